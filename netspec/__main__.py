@@ -1,0 +1,3 @@
+from netspec.cli.app import main
+
+main()

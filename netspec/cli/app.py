@@ -1,0 +1,71 @@
+"""The `netspec` command: one module per command, registered here."""
+
+from __future__ import annotations
+
+import sys
+import traceback
+from typing import Annotated, Optional
+
+import typer
+
+from ..errors import NetspecError
+from . import layers_cmd, render_cmd, schema_cmd, summary_cmd, validate_cmd
+from .output import EXIT_INTERNAL, debug_enabled, fail
+
+app = typer.Typer(
+    name="netspec",
+    help="Describe a neural network in YAML; validate it, inspect it, train it and export it.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (also NETSPEC_DEBUG=1).")] = False,
+    plugin: Annotated[Optional[list[str]], typer.Option(
+        "--plugin", help="Import MODULE to register custom layers (explicitly enabled plugins only).")] = None,
+) -> None:
+    import os
+
+    if debug:
+        os.environ["NETSPEC_DEBUG"] = "1"
+    for module in plugin or []:
+        from ..layers.registry import load_plugin
+
+        try:
+            load_plugin(module)
+        except ImportError as exc:
+            raise typer.BadParameter(f"cannot import plugin {module!r}: {exc}", param_hint="--plugin") from None
+
+
+app.command("validate")(validate_cmd.validate)
+app.command("summary")(summary_cmd.summary)
+app.command("layers")(layers_cmd.layers)
+app.command("schema")(schema_cmd.schema)
+app.command("render")(render_cmd.render)
+
+
+def main(argv: Optional[list[str]] = None) -> None:
+    """Entry point: user errors become diagnostics (exit 1), bugs a one-line report (exit 3)."""
+    try:
+        app(args=argv, standalone_mode=True)
+    except SystemExit:
+        raise
+    except NetspecError as exc:  # raised outside a command's own handling (e.g. a plugin)
+        if debug_enabled():
+            raise
+        raise SystemExit(fail(exc).exit_code) from None
+    except KeyboardInterrupt:
+        raise SystemExit(130) from None
+    except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
+        if debug_enabled():
+            raise
+        print(f"netspec: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("  hint: rerun with --debug for a traceback, and please report it", file=sys.stderr)
+        last = traceback.extract_tb(exc.__traceback__)[-1:]
+        if last:
+            print(f"  at {last[0].filename}:{last[0].lineno}", file=sys.stderr)
+        raise SystemExit(EXIT_INTERNAL) from None

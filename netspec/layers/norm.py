@@ -1,0 +1,107 @@
+"""Normalization layers."""
+
+from __future__ import annotations
+
+import math
+from typing import ClassVar, Sequence
+
+from pydantic import Field
+
+from ..errors import ShapeError
+from ..spec.base import PositiveFloat, PositiveInt
+from .base import Example, Layer
+from .registry import register
+from .shapes import Shape, expect_rank, expect_static, fmt_shape, numel
+
+
+class BatchNormNd(Layer):
+    """Batch normalization over the channel dim (dim 1)."""
+
+    family = "norm"
+    ranks: ClassVar[tuple[int, ...]]
+    layout: ClassVar[str]
+    module: ClassVar[str]
+
+    eps: PositiveFloat = Field(1e-5, description="Added to the variance for stability.")
+    momentum: float = Field(0.1, ge=0, le=1, description="Running-statistics update rate.")
+    affine: bool = Field(True, description="Learn a scale (gamma) and shift (beta) per channel.")
+    track_running_stats: bool = Field(True, description="Keep running mean/var for evaluation.")
+
+    def output_shape(self, x: Shape) -> Shape:
+        expect_rank(x, self.ranks, self.layout)
+        expect_static(x[0], "channel count")
+        return x
+
+    def num_params(self, x: Shape) -> int:
+        return 2 * int(x[0]) if self.affine else 0
+
+    def flops(self, inputs: Sequence[Shape], outputs: Sequence[Shape]) -> int:
+        n = numel(inputs[0])
+        return 2 * n if isinstance(n, int) else 0
+
+    def build(self, x: Shape):
+        from torch import nn
+
+        return getattr(nn, self.module)(int(x[0]), eps=self.eps, momentum=self.momentum, affine=self.affine,
+                                        track_running_stats=self.track_running_stats)
+
+
+@register
+class BatchNorm1d(BatchNormNd):
+    """(C,) or (C, L) → same: normalizes each channel over the batch (and length)."""
+
+    tag, ranks, layout, module = "batch_norm1d", (1, 2), "(C,) or (C, L)", "BatchNorm1d"
+    examples = (Example({}, ((16,),)), Example({"affine": False}, ((4, 10),)))
+    bad_inputs = (((3, 8, 8),),)
+
+
+@register
+class BatchNorm2d(BatchNormNd):
+    """(C, H, W) → (C, H, W): normalizes each channel over the batch and spatial positions."""
+
+    tag, ranks, layout, module = "batch_norm2d", (3,), "(C, H, W)", "BatchNorm2d"
+    examples = (Example({}, ((6, 8, 8),)), Example({"momentum": 0.01, "eps": 1e-3}, ((3, 5, 4),)))
+    bad_inputs = (((16,),), ((4, 10),))
+
+
+@register
+class LayerNorm(Layer):
+    """(*, D) → (*, D): normalizes each sample over its last `normalized_dims` dims.
+
+    The normalized shape is inferred from the input; `normalized_dims: 3` on (C, H, W) normalizes
+    over all three (the layer norm of the original paper applied to images).
+    """
+
+    tag = "layer_norm"
+    family = "norm"
+    examples = (Example({}, ((16,),)), Example({}, (("seq", 8),)), Example({"normalized_dims": 2, "bias": False}, ((3, 4, 5),)))
+    bad_inputs = (((),),)
+
+    normalized_dims: PositiveInt = Field(1, description="How many trailing dims to normalize over.")
+    eps: PositiveFloat = Field(1e-5, description="Added to the variance for stability.")
+    elementwise_affine: bool = Field(True, description="Learn a per-element scale (and shift).")
+    bias: bool = Field(True, description="Learn the shift (with elementwise_affine).")
+
+    def _normalized(self, x: Shape) -> tuple[int, ...]:
+        if len(x) < self.normalized_dims:
+            raise ShapeError(f"cannot normalize over the last {self.normalized_dims} dims of {fmt_shape(x)}")
+        dims = x[len(x) - self.normalized_dims:]
+        return tuple(expect_static(d, "normalized size") for d in dims)
+
+    def output_shape(self, x: Shape) -> Shape:
+        self._normalized(x)
+        return x
+
+    def num_params(self, x: Shape) -> int:
+        n = math.prod(self._normalized(x))
+        return (n + (n if self.bias else 0)) if self.elementwise_affine else 0
+
+    def flops(self, inputs: Sequence[Shape], outputs: Sequence[Shape]) -> int:
+        n = numel(inputs[0])
+        return 5 * n if isinstance(n, int) else 0
+
+    def build(self, x: Shape):
+        from torch import nn
+
+        return nn.LayerNorm(self._normalized(x), eps=self.eps, elementwise_affine=self.elementwise_affine,
+                            bias=self.bias)

@@ -1,0 +1,53 @@
+"""The layer registry: tag -> Layer class. Registering a tag twice is an error, not a warning.
+
+Everything about layers (the schema's union, ``netspec layers``, the generated reference, the
+registry-wide tests) derives from this table. Plugins add to it only when the user enables them
+explicitly (``--plugin MODULE``); a spec naming an unknown layer never triggers an import.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TypeVar
+
+from .base import Layer
+
+_LAYERS: dict[str, type[Layer]] = {}
+L = TypeVar("L", bound=type[Layer])
+
+
+class RegistryError(Exception):
+    """A layer class that breaks the registry's rules (a programming error, not a user error)."""
+
+
+def register(cls: L) -> L:
+    """Class decorator: add a Layer class to the registry."""
+    tag = getattr(cls, "tag", None)
+    if not tag or not isinstance(tag, str):
+        raise RegistryError(f"{cls.__name__} has no tag")
+    if tag in _LAYERS:
+        raise RegistryError(f"layer {tag!r} is registered twice ({_LAYERS[tag].__name__} and {cls.__name__})")
+    contract = cls.contract()
+    if "→" not in contract:
+        raise RegistryError(f"{cls.__name__}: the docstring's first line must state the shape contract (… → …)")
+    if not cls.examples:
+        raise RegistryError(f"{cls.__name__} has no examples")
+    _LAYERS[tag] = cls
+    return cls
+
+
+def get_layer(tag: str) -> type[Layer] | None:
+    return _LAYERS.get(tag)
+
+
+def all_layers() -> dict[str, type[Layer]]:
+    return dict(sorted(_LAYERS.items()))
+
+
+def activation_tags() -> list[str]:
+    return sorted(t for t, c in _LAYERS.items() if c.family == "activation")
+
+
+def load_plugin(module: str) -> None:
+    """Import a plugin module that registers its own layers (explicitly enabled by the user)."""
+    importlib.import_module(module)

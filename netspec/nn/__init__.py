@@ -1,0 +1,1 @@
+"""Torch modules that netspec layers build and PyTorch does not ship. Importing this imports torch."""

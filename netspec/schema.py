@@ -1,0 +1,62 @@
+"""The JSON Schema of a spec: the document model, with layer items derived from the registry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic.json_schema import models_json_schema
+
+from .layers import all_layers
+from .spec.document import Spec
+from .spec.model import NODE_KEYS
+
+SCHEMA_ID = "https://netspec.dev/schema/spec-v1.json"
+
+
+def spec_schema() -> dict[str, Any]:
+    layers = all_layers()
+    keys, layer_defs = models_json_schema([(cls, "validation") for cls in layers.values()], ref_template="#/$defs/{model}")
+    root = Spec.model_json_schema(ref_template="#/$defs/{model}")
+    defs = root.setdefault("$defs", {})
+    defs.update(layer_defs.get("$defs", {}))
+    item = _layer_item(layers, keys, root)
+    defs["LayerItem"] = item
+    for name in ("ModelDef", "BlockDef"):
+        defs[name]["properties"]["layers"]["items"] = {"$ref": "#/$defs/LayerItem"}
+    root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    root["$id"] = SCHEMA_ID
+    root["title"] = "netspec spec"
+    return root
+
+
+def _layer_item(layers: dict, keys: dict, root: dict) -> dict[str, Any]:
+    node_props = {
+        "name": {"type": "string", "description": "The node's name (others refer to it in `inputs`)."},
+        "inputs": {"anyOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+                   "description": "Names of the nodes (or inputs) this layer takes; default: the previous layer."},
+        "repeat": {"anyOf": [{"type": "integer", "minimum": 1},
+                             {"type": "object", "properties": {"count": {"type": "integer", "minimum": 1},
+                                                               "first": {"type": "object"}},
+                              "additionalProperties": False}],
+                   "description": "Stack the layer (or block) this many times."},
+        "init": {"type": "object", "description": "Initializers by parameter-name glob: {weight: kaiming_normal}."},
+        "share": {"type": "string", "description": "Reuse the weights (and layer) of this earlier node."},
+        "description": {"type": "string"},
+    }
+    assert set(node_props) == set(NODE_KEYS)
+    variants = []
+    for tag, cls in layers.items():
+        ref = keys[(cls, "validation")]
+        variants.append({
+            "type": "object",
+            "description": cls.contract(),
+            "properties": {tag: {"anyOf": [ref, {"type": "null"}]}, **node_props},
+            "required": [tag],
+            "additionalProperties": False,
+        })
+    variants.append({"type": "object", "minProperties": 1,
+                     "description": "A use of a block defined under `blocks:` ({block_name: {args}})."})
+    return {
+        "description": "A layer: a bare name (`- relu`) or {type: {params}} with node keys (name, inputs, ...).",
+        "anyOf": [{"type": "string", "enum": list(layers)}, {"type": "string", "description": "A block name."}] + variants,
+    }

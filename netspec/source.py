@@ -1,0 +1,274 @@
+"""YAML text -> plain data plus a SourceMap (the line and column of every key and value).
+
+Safe by construction: we compose the YAML node graph and build Python data ourselves, so no
+constructor ever runs and no tag can instantiate anything. On the way we
+
+* reject duplicate keys (PyYAML silently keeps the last one),
+* resolve scalars by the YAML 1.2 core schema: ``1e-3`` is a float, ``yes``/``on`` are strings,
+  ``010`` is ten,
+* reject explicit non-standard tags (``!!python/object``, ``!custom``),
+* bound the expansion of aliases (a "billion laughs" document is an error, not an OOM).
+
+No pydantic and no torch here.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import Location, SpecError, SpecPath
+
+MAX_BYTES = 16 * 1024 * 1024
+MAX_VALUES = 250_000
+
+_STD = "tag:yaml.org,2002:"
+_NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
+_BOOL = re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$")
+_INT = re.compile(r"^(?:[-+]?[0-9][0-9_]*|0o[0-7_]+|0x[0-9a-fA-F_]+)$")
+_FLOAT = re.compile(
+    r"^(?:[-+]?(?:\.[0-9][0-9_]*|[0-9][0-9_]*(?:\.[0-9_]*)?)(?:[eE][-+]?[0-9]+)?"
+    r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+)
+
+
+class _Loader(yaml.SafeLoader):
+    """A SafeLoader whose implicit scalar resolution follows the YAML 1.2 core schema."""
+
+
+_Loader.yaml_implicit_resolvers = {}
+for _tag, _rx, _first in (
+    ("null", _NULL, ["~", "n", "N", ""]),
+    ("bool", _BOOL, list("tTfF")),
+    ("int", _INT, list("-+0123456789")),
+    ("float", _FLOAT, list("-+0123456789.")),
+    ("merge", re.compile(r"^<<$"), ["<"]),
+):
+    _Loader.add_implicit_resolver(_STD + _tag, _rx, _first)
+
+
+class SourceMap:
+    """Spec path -> Location of the value, and of the key that holds it."""
+
+    def __init__(self) -> None:
+        self.values: dict[SpecPath, Location] = {}
+        self.keys: dict[SpecPath, Location] = {}
+
+    def add(self, path: SpecPath, value: Location, key: Location | None = None) -> None:
+        self.values[path] = value
+        if key is not None:
+            self.keys[path] = key
+
+    def locate(self, path: SpecPath, at_key: bool = False) -> Location | None:
+        """The closest known location of ``path``: its key or value, else its nearest parent."""
+        path = tuple(path)
+        if at_key and path in self.keys:
+            return self.keys[path]
+        while True:
+            if path in self.values:
+                return self.values[path]
+            if not path:
+                return None
+            path = path[:-1]
+
+    def update(self, other: "SourceMap", prefix: SpecPath = ()) -> None:
+        """Take ``other``'s locations (under ``prefix``), replacing those at the same paths."""
+        for p, loc in other.values.items():
+            self.values[prefix + p] = loc
+        for p, loc in other.keys.items():
+            self.keys[prefix + p] = loc
+
+    def drop(self, prefix: SpecPath) -> None:
+        """Forget every location at or below ``prefix`` (the data there was replaced)."""
+        n = len(prefix)
+        for table in (self.values, self.keys):
+            for p in [p for p in table if p[:n] == prefix and len(p) > n]:
+                del table[p]
+
+
+def load_text(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
+    """Parse one YAML document into plain data (dict/list/str/int/float/bool/None) + SourceMap."""
+    if len(text) > MAX_BYTES:
+        raise SpecError(
+            f"file is {len(text) / 1e6:.1f} MB; specs are limited to {MAX_BYTES // 2**20} MiB",
+            location=Location(file, 1, 1),
+        )
+    try:
+        loader = _Loader(text)
+        try:
+            node = loader.get_single_node()
+        finally:
+            loader.dispose()
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
+        problem = exc.problem or exc.context or "invalid YAML"
+        raise SpecError(f"invalid YAML: {problem}", location=loc) from None
+    except yaml.YAMLError as exc:  # reader errors: bad bytes, control characters
+        raise SpecError(f"invalid YAML: {exc}", location=Location(file, 1, 1)) from None
+    smap = SourceMap()
+    if node is None:
+        return None, smap
+    builder = _Builder(file, smap)
+    return builder.build(node, ()), smap
+
+
+def load_file(path: str | Path) -> tuple[Any, SourceMap]:
+    """Read and parse a spec file; a missing or unreadable file is a located SpecError."""
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+        if size > MAX_BYTES:
+            return load_text("x" * (MAX_BYTES + 1), str(path))
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise SpecError(f"cannot read spec: {exc.strerror or exc}", location=Location(str(path), 1, 1)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SpecError(
+            f"spec is not UTF-8 text (byte {exc.start})", location=Location(str(path), 1, 1)
+        ) from None
+    return load_text(text, str(path))
+
+
+def parse_scalar(text: str, file: str = "<--set>") -> Any:
+    """Parse a scalar or flow value the way the spec file would (used by ``--set k=v``)."""
+    data, _ = load_text(text, file)
+    return data
+
+
+class _Builder:
+    def __init__(self, file: str, smap: SourceMap) -> None:
+        self.file = file
+        self.smap = smap
+        self.count = 0
+        self.active: set[int] = set()
+
+    def loc(self, node: yaml.Node) -> Location:
+        return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
+
+    def build(self, node: yaml.Node, path: SpecPath, key_loc: Location | None = None) -> Any:
+        self.count += 1
+        if self.count > MAX_VALUES:
+            raise SpecError(
+                f"document expands to more than {MAX_VALUES:,} values",
+                hint="this looks like a YAML alias bomb; specs are small documents",
+                location=self.loc(node),
+            )
+        self.smap.add(path, self.loc(node), key_loc)
+        if id(node) in self.active:
+            raise SpecError("recursive YAML alias", location=self.loc(node))
+        if isinstance(node, yaml.ScalarNode):
+            return self.scalar(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                self.check_tag(node, "seq")
+                return [self.build(item, path + (i,)) for i, item in enumerate(node.value)]
+            self.check_tag(node, "map")
+            return self.mapping(node, path)
+        finally:
+            self.active.discard(id(node))
+
+    def check_tag(self, node: yaml.Node, expected: str) -> None:
+        if node.tag != _STD + expected:
+            raise SpecError(
+                f"YAML tag {node.tag!r} is not allowed",
+                hint="specs are plain data: remove the tag",
+                location=self.loc(node),
+            )
+
+    def mapping(self, node: yaml.MappingNode, path: SpecPath) -> dict:
+        out: dict = {}
+        first_seen: dict[Any, Location] = {}
+        for key_node, value_node, merged in self.merged_pairs(node):
+            key = self.key(key_node)
+            key_loc = self.loc(key_node)
+            if key in first_seen and not merged:
+                prev = first_seen[key]
+                raise SpecError(
+                    f"duplicate key {key!r} (first defined at line {prev.line})",
+                    hint="YAML keeps only one of them: remove or rename one",
+                    location=key_loc,
+                )
+            first_seen[key] = key_loc
+            out[key] = self.build(value_node, path + (key,), key_loc)
+        return out
+
+    def merged_pairs(self, node: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node, bool]]:
+        """Apply YAML merge keys (``<<: *base``): merged pairs first, explicit keys override.
+        The flag marks pairs that came from a merge (they may be overridden without a
+        duplicate-key error)."""
+        merged: list[tuple[yaml.Node, yaml.Node]] = []
+        own: list[tuple[yaml.Node, yaml.Node, bool]] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _STD + "merge":
+                sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
+                for src in sources:
+                    if not isinstance(src, yaml.MappingNode):
+                        raise SpecError("a merge key (<<) takes a mapping or a list of mappings",
+                                        location=self.loc(src))
+                    merged.extend((k, v) for k, v, _ in self.merged_pairs(src))
+            else:
+                own.append((key_node, value_node, False))
+        own_keys = {self.key(k) for k, _, _ in own}
+        keep: dict[Any, tuple[yaml.Node, yaml.Node, bool]] = {}
+        for k, v in merged:
+            if self.key(k) not in own_keys:
+                keep[self.key(k)] = (k, v, True)
+        return list(keep.values()) + own
+
+    def key(self, node: yaml.Node) -> Any:
+        if not isinstance(node, yaml.ScalarNode):
+            raise SpecError("mapping keys must be plain scalars", location=self.loc(node))
+        value = self.scalar(node)
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise SpecError(f"mapping keys must be names, got {value!r}", location=self.loc(node))
+        return value
+
+    def scalar(self, node: yaml.ScalarNode) -> Any:
+        tag, value = node.tag, node.value
+        if tag == _STD + "str":
+            return value
+        if tag == _STD + "null":
+            return None
+        if tag == _STD + "bool":
+            return value.lower() == "true"
+        if tag == _STD + "int":
+            return _parse_int(value, self.loc(node))
+        if tag == _STD + "float":
+            return _parse_float(value, self.loc(node))
+        raise SpecError(
+            f"YAML tag {tag!r} is not allowed",
+            hint="specs are plain data: remove the tag",
+            location=self.loc(node),
+        )
+
+
+def _parse_int(text: str, loc: Location) -> int:
+    t = text.replace("_", "")
+    try:
+        if t.startswith("0x"):
+            return int(t[2:], 16)
+        if t.startswith("0o"):
+            return int(t[2:], 8)
+        return int(t, 10)
+    except ValueError:
+        raise SpecError(f"not an integer: {text!r}", location=loc) from None
+
+
+def _parse_float(text: str, loc: Location) -> float:
+    t = text.replace("_", "").lower()
+    if t.endswith("inf"):
+        return -math.inf if t.startswith("-") else math.inf
+    if t.endswith("nan"):
+        return math.nan
+    try:
+        return float(t)
+    except ValueError:
+        raise SpecError(f"not a number: {text!r}", location=loc) from None
