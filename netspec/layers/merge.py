@@ -101,7 +101,7 @@ class Split(Layer):
     family = "merge"
     input_dtypes = None
     examples = (Example({"split_size_or_sections": 4}, ((8, 3),)), Example({"split_size_or_sections": [2, 6], "dim": -1}, ((3, 8),)))
-    bad_inputs = (((3,),),)
+    bad_inputs = ((("seq",),),)
 
     split_size_or_sections: Union[PositiveInt, list[PositiveInt]] = Field(
         description="Size of each piece, or a list of piece sizes that add up to the dim's size.")
@@ -111,7 +111,7 @@ class Split(Layer):
         axis = normalize_dim(self.dim, len(x))
         size = x[axis]
         if not isinstance(size, int):
-            raise ShapeError(f"cannot split the symbolic dim {size!r}")
+            raise ShapeError(f"cannot split the symbolic dim {size!r}", hint="split a dim of fixed size")
         if isinstance(self.split_size_or_sections, int):
             k = self.split_size_or_sections
             return [min(k, size - i) for i in range(0, size, k)]

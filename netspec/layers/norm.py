@@ -84,7 +84,8 @@ class LayerNorm(Layer):
 
     def _normalized(self, x: Shape) -> tuple[int, ...]:
         if len(x) < self.normalized_dims:
-            raise ShapeError(f"cannot normalize over the last {self.normalized_dims} dims of {fmt_shape(x)}")
+            raise ShapeError(f"cannot normalize over the last {self.normalized_dims} dims of {fmt_shape(x)}",
+                             hint="lower normalized_dims, or normalize a tensor with more dims")
         dims = x[len(x) - self.normalized_dims:]
         return tuple(expect_static(d, "normalized size") for d in dims)
 
