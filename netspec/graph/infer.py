@@ -116,20 +116,22 @@ def _gather(node: Node, inputs: dict[str, TensorType], produced: dict[str, list[
 
 def _apply(node: Node, ins: list[TensorType]) -> list[TensorType]:
     layer = node.layer
-    if layer.input_dtypes is not None:
-        for t in ins:
-            if t.dtype not in layer.input_dtypes:
-                raise ShapeError(f"expects {' or '.join(layer.input_dtypes)} input, got {t.dtype}", hint=_dtype_hint(layer, t))
+    for i, t in enumerate(ins):
+        allowed = layer.input_dtypes_at(i)
+        if allowed is not None and t.dtype not in allowed:
+            which = f"input {i} " if len(ins) > 1 else "input"
+            raise ShapeError(f"expects {' or '.join(allowed)} {which}, got {t.dtype}".replace("  ", " "),
+                             hint=_dtype_hint(allowed, t))
     shapes = [t.shape for t in ins]
     out_shapes = layer.output_shapes(*shapes)
     dtype = layer.output_dtype(*[t.dtype for t in ins])
     return [TensorType(tuple(s), dtype) for s in out_shapes]
 
 
-def _dtype_hint(layer, t: TensorType) -> str:
+def _dtype_hint(allowed: tuple[str, ...], t: TensorType) -> str:
     if t.dtype == LONG:
         return "token ids (int64) need an `embedding` first"
-    if layer.input_dtypes == (LONG,):
+    if allowed == (LONG,):
         return "this layer takes int64 ids: declare the input with `dtype: int64`"
     return "convert the input's dtype first"
 

@@ -61,6 +61,11 @@ class Layer(BaseModel):
     def output_dtype(self, *dtypes: str) -> str:
         return FLOAT
 
+    def input_dtypes_at(self, index: int) -> tuple[str, ...] | None:
+        """Dtypes allowed for input ``index`` (override for layers whose inputs differ, e.g. a
+        recurrent layer's int64 lengths); None accepts any."""
+        return self.input_dtypes
+
     # ---- costs (no allocation) ------------------------------------------------------------
     def num_params(self, *inputs: Shape) -> int:
         return 0
