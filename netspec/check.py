@@ -49,7 +49,7 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
         except SpecErrors:
             _raise(errors, smap)
     try:
-        graphs = build_graphs(spec, pruned, warnings)
+        graphs = build_graphs(spec, pruned, warnings, source=smap)
     except SpecErrors as exc:
         errors += exc.errors
     except NetspecError as exc:

@@ -12,7 +12,9 @@ from ..errors import NetspecError, SpecError, SpecPath, raise_all
 from ..layers import all_layers, get_layer
 from ..layers.shapes import fmt_shape
 from ..spec.document import Spec
+from ..source import SourceMap
 from ..spec.model import BlockDef, InputSpec, ModelDef
+from ..blocks import BlockTable
 from .blocks import check_definition, check_no_refs
 from .expand import Ctx, Expander
 from .infer import DEFAULT_DIM, check_shared, infer, toposort
@@ -22,17 +24,30 @@ __all__ = ["Graph", "Node", "TensorType", "ValueId", "build_graphs", "input_type
 
 
 def build_graphs(spec: Spec, raw: dict, warnings: list[NetspecError] | None = None,
-                 extra_blocks: dict[str, tuple[BlockDef, SpecPath]] | None = None) -> dict[str, Graph]:
-    """Build and check every model of the spec. ``raw`` is the validated data as plain dicts."""
+                 source: SourceMap | None = None) -> dict[str, Graph]:
+    """Build and check every model of the spec. ``raw`` is the validated data as plain dicts;
+    locations of shipped blocks the spec uses are added to ``source``."""
     errors: list[NetspecError] = []
-    blocks = dict(extra_blocks or {})
+    own: dict[str, tuple[BlockDef, SpecPath]] = {}
+    blocks = BlockTable(own)
+    try:
+        graphs = _build_all(spec, raw, blocks, own, warnings, errors)
+    finally:
+        if source is not None:
+            blocks.locate_into(source)
+    raise_all(errors)
+    return graphs
+
+
+def _build_all(spec: Spec, raw: dict, blocks: BlockTable, own: dict, warnings: list[NetspecError] | None,
+               errors: list[NetspecError]) -> dict[str, Graph]:
     for name, block in spec.blocks.items():
         path = ("blocks", name)
         if get_layer(name):
             errors.append(SpecError(f"block {name!r} has the name of a layer type", path=path, at_key=True,
                                     hint="rename the block"))
             continue
-        blocks[name] = (block, path)
+        own[name] = (block, path)
         errors += check_definition(name, block, raw["blocks"][name], path)
     graphs = {}
     for name, mdef in spec.model_defs().items():
@@ -44,12 +59,11 @@ def build_graphs(spec: Spec, raw: dict, warnings: list[NetspecError] | None = No
                 warnings += unreachable(graph)
     if not errors:
         errors += check_constraints(spec, graphs)
-    raise_all(errors)
     return graphs
 
 
 def build_model(name: str, mdef: ModelDef, mpath: SpecPath, raw: dict, spec: Spec,
-                blocks: dict[str, tuple[BlockDef, SpecPath]], errors: list[NetspecError]) -> Graph | None:
+                blocks: BlockTable, errors: list[NetspecError]) -> Graph | None:
     inputs = mdef.inputs if mdef.inputs is not None else spec.inputs
     if not inputs:
         errors.append(SpecError(f"model {name!r} declares no inputs", path=mpath,
