@@ -1,14 +1,20 @@
-"""Convolutions over 1-D sequences and 2-D images."""
+"""Convolutions over 1-D sequences, 2-D images and 3-D volumes (video).
+
+1×1 (pointwise), dilated (atrous) and grouped convolutions are parameters of these layers
+(`kernel_size: 1`, `dilation`, `groups`); depthwise and separable convolutions are shipped blocks
+over `groups` (netspec/blocks/conv.yaml).
+"""
 
 from __future__ import annotations
 
 import math
 from typing import Annotated, ClassVar, Literal, Sequence, Union
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from ..errors import ShapeError
 from ..spec.base import PositiveInt
+from . import parametrize
 from .activation_ref import ActivationRef
 from .base import Example, Layer
 from .registry import register
@@ -34,6 +40,10 @@ class ConvNd(Layer):
     bias: bool = Field(True, description="Learn an additive bias per output channel.")
     padding_mode: Literal["zeros", "reflect", "replicate", "circular"] = Field("zeros", description="How to pad.")
     activation: ActivationRef | None = Field(None, description="Activation applied to the output.")
+    weight_norm: bool = parametrize.weight_norm_field()
+    spectral_norm: bool = parametrize.spectral_norm_field()
+
+    check_weight_options = model_validator(mode="after")(parametrize.check_exclusive)
 
     def _axes(self, name: str) -> tuple[int, ...]:
         value = getattr(self, name)
@@ -56,8 +66,10 @@ class ConvNd(Layer):
         expect_rank(x, self.nd + 1, LAYOUTS[self.nd])
         c = expect_static(x[0], "channel count")
         if c % self.groups or self.out_channels % self.groups:
+            common = [g for g in range(1, min(c, self.out_channels) + 1) if c % g == 0 and self.out_channels % g == 0]
             raise ShapeError(
-                f"groups={self.groups} must divide both the input channels ({c}) and out_channels ({self.out_channels})"
+                f"groups={self.groups} must divide both the input channels ({c}) and out_channels ({self.out_channels})",
+                hint=f"groups that fit: {', '.join(map(str, common))}",
             )
         return c
 
@@ -71,8 +83,8 @@ class ConvNd(Layer):
         return (self.out_channels,) + spatial
 
     def num_params(self, x: Shape) -> int:
-        c = int(x[0])
-        n = self.out_channels * (c // self.groups) * math.prod(self._axes("kernel_size"))
+        weight = (self.out_channels, int(x[0]) // self.groups) + self._axes("kernel_size")
+        n = math.prod(weight) + parametrize.extra_params(self, weight, 0)
         n += self.out_channels if self.bias else 0
         return n + (self.activation.num_params(self.output_shape(x)) if self.activation else 0)
 
@@ -87,11 +99,12 @@ class ConvNd(Layer):
 
         cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[self.nd]
         padding = self.padding if isinstance(self.padding, str) else self._axes("padding")
-        return cls(
+        module = cls(
             int(x[0]), self.out_channels, self._axes("kernel_size"), stride=self._axes("stride"),
             padding=padding, dilation=self._axes("dilation"), groups=self.groups, bias=self.bias,
             padding_mode=self.padding_mode,
         )
+        return parametrize.apply(self, module, 0)
 
 
 @register
@@ -122,5 +135,23 @@ class Conv2d(ConvNd):
         Example({"out_channels": 8, "kernel_size": [3, 1], "stride": [2, 1], "bias": False}, ((4, 9, 7),)),
         Example({"out_channels": 8, "kernel_size": 3, "padding": "same", "groups": 4, "activation": "relu"}, ((4, 6, 6),)),
         Example({"out_channels": 4, "kernel_size": 3, "dilation": 2, "padding_mode": "reflect", "padding": 2}, ((2, 10, 10),)),
+        Example({"out_channels": 16, "kernel_size": 1}, ((8, 7, 7),)),  # pointwise (1×1)
+        Example({"out_channels": 4, "kernel_size": 3, "dilation": 4, "padding": 4}, ((3, 16, 16),)),  # atrous
+        Example({"out_channels": 6, "kernel_size": 3, "padding": 1, "weight_norm": True}, ((3, 8, 8),)),
+        Example({"out_channels": 6, "kernel_size": 3, "stride": 2, "spectral_norm": True, "bias": False}, ((3, 9, 9),)),
     )
     bad_inputs = (((64,),), ((3, 32),))
+
+
+@register
+class Conv3d(ConvNd):
+    """(C, D, H, W) → (out_channels, D', H', W'): a 3-D convolution over a volume or a video clip (D = time)."""
+
+    tag = "conv3d"
+    nd = 3
+    examples = (
+        Example({"out_channels": 4, "kernel_size": 3, "padding": 1}, ((2, 5, 8, 8),)),
+        Example({"out_channels": 6, "kernel_size": [1, 3, 3], "stride": [1, 2, 2], "bias": False}, ((3, 4, 9, 9),)),
+        Example({"out_channels": 4, "kernel_size": 3, "padding": "same", "groups": 2, "weight_norm": True}, ((2, 4, 6, 6),)),
+    )
+    bad_inputs = (((3, 8, 8),), ((16,),))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
-from ..spec.base import PositiveInt
+from ..spec.base import PositiveInt, Probability
+from . import parametrize
 from .activation_ref import ActivationRef
 from .base import Example, Layer
 from .registry import register
@@ -17,7 +18,9 @@ from .shapes import Shape, expect_rank, expect_static, numel
 class Linear(Layer):
     """(F,) → (out_features,); also (L, F) → (L, out_features) for a sequence of vectors.
 
-    y = x Wᵀ + b. `in_features` is inferred from the input.
+    y = x Wᵀ + b. `in_features` is inferred from the input. `dropconnect: p` drops each WEIGHT
+    (not activation) with probability p during training (Wan et al., 2013), with inverted scaling
+    so evaluation uses the plain weights; `weight_norm` / `spectral_norm` reparametrize W.
     """
 
     tag = "linear"
@@ -26,12 +29,20 @@ class Linear(Layer):
         Example({"out_features": 10}, ((64,),)),
         Example({"out_features": 4, "bias": False, "activation": "relu"}, ((7, 16),)),
         Example({"out_features": 3, "activation": {"leaky_relu": {"negative_slope": 0.2}}}, (("seq", 5),)),
+        Example({"out_features": 6, "weight_norm": True}, ((5,),)),
+        Example({"out_features": 6, "spectral_norm": True, "bias": False}, ((4, 5),)),
+        Example({"out_features": 8, "dropconnect": 0.5, "activation": "relu"}, ((12,),)),
     )
     bad_inputs = (((16, 5, 5),),)
 
     out_features: PositiveInt = Field(description="Size of each output vector.")
     bias: bool = Field(True, description="Learn an additive bias.")
     activation: ActivationRef | None = Field(None, description="Activation applied to the output.")
+    weight_norm: bool = parametrize.weight_norm_field()
+    spectral_norm: bool = parametrize.spectral_norm_field()
+    dropconnect: Probability = Field(0.0, description="DropConnect: probability of dropping each weight in training.")
+
+    check_weight_options = model_validator(mode="after")(parametrize.check_exclusive)
 
     def output_shape(self, x: Shape) -> Shape:
         expect_rank(x, (1, 2), "a flat feature vector (F,) or a sequence of vectors (L, F)",
@@ -41,6 +52,7 @@ class Linear(Layer):
 
     def num_params(self, x: Shape) -> int:
         n = int(x[-1]) * self.out_features + (self.out_features if self.bias else 0)
+        n += parametrize.extra_params(self, (self.out_features, int(x[-1])), 0)
         return n + (self.activation.num_params(self.output_shape(x)) if self.activation else 0)
 
     def flops(self, inputs: Sequence[Shape], outputs: Sequence[Shape]) -> int:
@@ -50,4 +62,10 @@ class Linear(Layer):
     def build(self, x: Shape):
         from torch import nn
 
-        return nn.Linear(int(x[-1]), self.out_features, bias=self.bias)
+        if self.dropconnect:
+            from ..nn.regularization import DropConnectLinear
+
+            module = DropConnectLinear(int(x[-1]), self.out_features, bias=self.bias, p=self.dropconnect)
+        else:
+            module = nn.Linear(int(x[-1]), self.out_features, bias=self.bias)
+        return parametrize.apply(self, module, 0)

@@ -103,6 +103,18 @@ class MaxPool2d(MaxPoolNd):
 
 
 @register
+class MaxPool3d(MaxPoolNd):
+    """(C, D, H, W) → (C, D', H', W'): maximum over sliding 3-D windows (video, volumes)."""
+
+    tag, nd = "max_pool3d", 3
+    examples = (
+        Example({"kernel_size": 2}, ((3, 4, 8, 8),)),
+        Example({"kernel_size": [1, 3, 3], "stride": [1, 2, 2], "padding": [0, 1, 1]}, ((2, 3, 7, 7),)),
+    )
+    bad_inputs = (((4, 8, 8),),)
+
+
+@register
 class AvgPool1d(AvgPoolNd):
     """(C, L) → (C, L'): mean over sliding windows."""
 
@@ -121,6 +133,18 @@ class AvgPool2d(AvgPoolNd):
         Example({"kernel_size": 3, "stride": 1, "padding": 1, "count_include_pad": False}, ((4, 7, 7),)),
     )
     bad_inputs = (((16,),),)
+
+
+@register
+class AvgPool3d(AvgPoolNd):
+    """(C, D, H, W) → (C, D', H', W'): mean over sliding 3-D windows."""
+
+    tag, nd = "avg_pool3d", 3
+    examples = (
+        Example({"kernel_size": 2}, ((3, 4, 6, 6),)),
+        Example({"kernel_size": 3, "stride": 2, "padding": 1, "ceil_mode": True}, ((2, 5, 7, 7),)),
+    )
+    bad_inputs = (((4, 8, 8),),)
 
 
 class AdaptivePoolNd(Layer):
@@ -182,6 +206,24 @@ class AdaptiveMaxPool2d(AdaptivePoolNd):
     tag, nd, op = "adaptive_max_pool2d", 2, "Max"
     examples = (Example({"output_size": 2}, ((3, 8, 8),)),)
     bad_inputs = (((16,),),)
+
+
+@register
+class AdaptiveAvgPool3d(AdaptivePoolNd):
+    """(C, D, H, W) → (C, d, h, w): mean over adaptively sized 3-D windows."""
+
+    tag, nd, op = "adaptive_avg_pool3d", 3, "Avg"
+    examples = (Example({"output_size": 1}, ((4, 3, 6, 6),)), Example({"output_size": [2, 3, 3]}, ((2, 5, 7, 7),)))
+    bad_inputs = (((4, 8, 8),),)
+
+
+@register
+class AdaptiveMaxPool3d(AdaptivePoolNd):
+    """(C, D, H, W) → (C, d, h, w): maximum over adaptively sized 3-D windows."""
+
+    tag, nd, op = "adaptive_max_pool3d", 3, "Max"
+    examples = (Example({"output_size": [1, 2, 2]}, ((3, 4, 6, 6),)),)
+    bad_inputs = (((4, 8, 8),),)
 
 
 class GlobalPool(Layer):
