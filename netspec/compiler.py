@@ -8,6 +8,7 @@ forward pass walks a precomputed plan (a flat list of steps), which torch.compil
 
 from __future__ import annotations
 
+import re
 from typing import Any, Optional
 
 import torch
@@ -128,19 +129,42 @@ def _key(value: Any) -> Any:
 
 
 def _initialize(module: nn.Module, node: Node, graph: Graph) -> None:
+    done: set[str] = set()
     for pname, param in module.named_parameters():
         if pname.startswith("activation."):
             continue
+        reparam = _PARAMETRIZED.match(pname)
+        if reparam:  # weight_norm / spectral_norm: initialize the weight they reparametrize
+            prefix, tensor = reparam.group(1), reparam.group(2)
+            pname = f"{prefix}.{tensor}" if prefix else tensor
+            if pname in done:
+                continue
+            done.add(pname)
         found = _pick(pname, node, graph)
         if found is None:
             continue
         init, path = found
         try:
-            initializers.apply(init, param)
+            if reparam:
+                _set_parametrized(module.get_submodule(reparam.group(1) or ""), reparam.group(2), init)
+            else:
+                initializers.apply(init, param)
         except ValueError as exc:
             raise SpecError(f"cannot initialize {node.name}.{pname} {tuple(param.shape)} with {init.type}: {exc}",
                             path=path, context=node.context,
                             hint="fan-based initializers need a weight with at least 2 dims") from None
+
+
+#: ``parametrizations.weight.original0`` (torch.nn.utils.parametrize) -> owner prefix, tensor name
+_PARAMETRIZED = re.compile(r"^(?:(.+)\.)?parametrizations\.(\w+)\.original\d*$")
+
+
+def _set_parametrized(owner: nn.Module, name: str, init: Any) -> None:
+    """Initialize a reparametrized tensor through its right inverse (weight_norm derives g and v)."""
+    value = getattr(owner, name).detach().clone()
+    initializers.apply(init, value)
+    with torch.no_grad():
+        setattr(owner, name, value)
 
 
 def _pick(pname: str, node: Node, graph: Graph):
