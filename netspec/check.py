@@ -14,6 +14,7 @@ from typing import Iterable
 
 from .errors import NetspecError, SpecErrors, SpecPath, raise_all
 from .graph import Graph, build_graphs
+from .spec.document import SPEC_VERSION
 from .spec.load import LoadedSpec, load_data, validate
 
 
@@ -79,6 +80,8 @@ def _prune(data: dict, paths: list[SpecPath]) -> dict:
                 cur = cur[part]
             else:
                 break
-        if parent is not None and key is not None:
+        if parent is out and key == "netspec":
+            out["netspec"] = SPEC_VERSION  # read the rest as the version we know
+        elif parent is not None and key is not None:
             parent.pop(key, None)
     return out

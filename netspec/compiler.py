@@ -20,7 +20,14 @@ from .graph import Graph, Node
 
 
 class Container(nn.Module):
-    """A level of the module hierarchy (a block use); it has no forward of its own."""
+    """A level of the module hierarchy (a block use); it has no forward of its own.
+    Children are reachable as attributes or by key: ``model.stage2[0].conv``."""
+
+    def __getitem__(self, key: int | str) -> nn.Module:
+        return self._modules[str(key)]  # type: ignore[return-value]
+
+    def __len__(self) -> int:
+        return len(self._modules)
 
 
 class GraphModule(nn.Module):

@@ -9,6 +9,7 @@ keys with a did-you-mean). ``diagnose`` resolves paths to file:line:col through 
 from __future__ import annotations
 
 import json
+import re
 import typing
 from dataclasses import asdict, dataclass
 from difflib import get_close_matches
@@ -120,7 +121,10 @@ def _one(errs: list[dict], full: SpecPath, rel: SpecPath, data: Any, root: type[
     if not expected:
         msg = first["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         return SpecError(msg, path=full)
-    return SpecError(f"expected {' or '.join(expected)}, got {show(first.get('input'))}", path=full)
+    value = first.get("input")
+    choices = [c for e in errs if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", str(e["ctx"]["expected"]))]
+    hint = did_you_mean(value, choices) if isinstance(value, str) and choices else None
+    return SpecError(f"expected {' or '.join(expected)}, got {show(value)}", path=full, hint=hint)
 
 
 def _expected(err: dict) -> str | None:

@@ -49,10 +49,14 @@ def _build_all(spec: Spec, raw: dict, blocks: BlockTable, own: dict, warnings: l
             continue
         own[name] = (block, path)
         errors += check_definition(name, block, raw["blocks"][name], path)
+    # a value that holds a bad ${reference} also fails layer validation: report the reference only
+    known = {e.path for e in errors}
     graphs = {}
     for name, mdef in spec.model_defs().items():
         mpath = spec.model_path(name)
-        graph = build_model(name, mdef, mpath, _at(raw, mpath), spec, blocks, errors)
+        found: list[NetspecError] = []
+        graph = build_model(name, mdef, mpath, _at(raw, mpath), spec, blocks, found)
+        errors += [e for e in found if e.path not in known]
         if graph is not None:
             graphs[name] = graph
             if warnings is not None:
@@ -69,13 +73,16 @@ def build_model(name: str, mdef: ModelDef, mpath: SpecPath, raw: dict, spec: Spe
         errors.append(SpecError(f"model {name!r} declares no inputs", path=mpath,
                                 hint="add `inputs: {x: {shape: [...]}}` at the top of the spec (or to the model)"))
         return None
-    errors += check_no_refs(raw.get("layers"), mpath + ("layers",))
+    ref_errors = check_no_refs(raw.get("layers"), mpath + ("layers",))
     for tag in mdef.init:
         if get_layer(tag) is None:
             errors.append(SpecError(f"unknown layer type {tag!r} in init defaults", path=mpath + ("init", tag), at_key=True,
                                     hint=did_you_mean(tag, all_layers()) or "keys of a model's init are layer types"))
-    expander = Expander(blocks, mdef.init, errors)
+    found: list[NetspecError] = []
+    expander = Expander(blocks, mdef.init, found)
     table, last = expander.scope(mdef.layers, mpath + ("layers",), "", {n: ("input", n) for n in inputs}, Ctx())
+    ref_paths = {e.path for e in ref_errors}
+    errors += ref_errors + [e for e in found if e.path not in ref_paths]  # a ${ref} value fails validation too
     outputs = _outputs(mdef, mpath, table, last, errors)
     nodes = [_resolve_aliases(n, expander.aliases) for n in expander.nodes]
     outputs = [(ref, _alias(v, expander.aliases)) for ref, v in outputs]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import re
+from difflib import get_close_matches
 from typing import Any
 
 from ..diagnostics import did_you_mean, show
@@ -27,24 +28,28 @@ def find_refs(data: Any, path: SpecPath) -> list[tuple[str, SpecPath]]:
     if isinstance(data, str):
         return [(m.group(1), path) for m in REF.finditer(data)]
     if isinstance(data, dict):
-        return [r for k, v in data.items() for r in find_refs(v, path + (k,))]
+        keys = [(m.group(1), path + (k,)) for k in data if isinstance(k, str) for m in REF.finditer(k)]
+        return keys + [r for k, v in data.items() for r in find_refs(v, path + (k,))]
     if isinstance(data, list):
         return [r for i, v in enumerate(data) for r in find_refs(v, path + (i,))]
     return []
 
 
 def check_definition(name: str, block: BlockDef, raw: dict, path: SpecPath) -> list[SpecError]:
-    """Unknown references and unused arguments in a block definition."""
+    """Unknown references and unused arguments in a block definition. An argument that a
+    misspelt reference probably meant is not reported as unused as well."""
     errors: list[SpecError] = []
     refs = find_refs(raw.get("layers"), path + ("layers",)) + find_refs(raw.get("outputs"), path + ("outputs",))
     used = set()
     for ref, where in refs:
         if ref in block.args:
             used.add(ref)
-        else:
-            hint = did_you_mean(ref, block.args) or (
-                f"declare it under blocks.{name}.args" if block.args else f"add `args: {{{ref}: int}}` to the block")
-            errors.append(SpecError(f"unknown block argument ${{{ref}}}", path=where, hint=hint))
+            continue
+        close = get_close_matches(ref, list(block.args), n=1, cutoff=0.6)
+        used.update(close)
+        hint = f"did you mean {close[0]!r}?" if close else (
+            f"declare it under blocks.{name}.args" if block.args else f"add `args: {{{ref}: int}}` to the block")
+        errors.append(SpecError(f"unknown block argument ${{{ref}}}", path=where, hint=hint))
     for arg in block.args:
         if arg not in used:
             errors.append(SpecError(f"argument {arg!r} is declared but never used", path=path + ("args", arg),
@@ -67,8 +72,10 @@ def bind(name: str, block: BlockDef, block_path: SpecPath, given: Any, given_pat
         raise SpecError(f"arguments of block {name!r} must be a mapping, got {show(given)}", path=given_path)
     errors: list[SpecError] = []
     bound: Bound = {}
+    meant: set[str] = set()  # arguments a misspelt key probably meant: not reported missing too
     for key, value in given.items():
         if key not in block.args:
+            meant.update(get_close_matches(str(key), list(block.args), n=1, cutoff=0.6))
             hint = did_you_mean(key, block.args) or f"{name} takes: {', '.join(block.args) or 'no arguments'}"
             errors.append(SpecError(f"block {name!r} has no argument {key!r}", path=given_path + (key,), at_key=True, hint=hint))
             continue
@@ -78,7 +85,7 @@ def bind(name: str, block: BlockDef, block_path: SpecPath, given: Any, given_pat
         bound[key] = (value, given_path + (key,))
     for arg, spec in block.args.items():
         if arg not in bound:
-            if spec.required:
+            if spec.required and arg not in meant:
                 errors.append(SpecError(f"block {name!r} needs argument {arg!r} ({spec.type})", path=given_path,
                                         hint=f"add `{arg}: ...` to the block's arguments"))
             else:
@@ -120,10 +127,26 @@ def substitute(data: Any, bound: Bound, path: SpecPath, origins: dict[SpecPath, 
             return REF.sub(lambda m: _text(bound, m.group(1), m.group(0)), data)
         return data
     if isinstance(data, dict):
-        return {k: substitute(v, bound, path + (k,), origins) for k, v in data.items()}
+        out = {}
+        for k, v in data.items():
+            new_key = _key(k, bound)
+            out[new_key] = substitute(v, bound, path + (new_key,), origins)
+            if new_key != k:
+                origins.setdefault(path + (new_key,), path + (k,))
+        return out
     if isinstance(data, list):
         return [substitute(v, bound, path + (i,), origins) for i, v in enumerate(data)]
     return data
+
+
+def _key(key: object, bound: Bound) -> object:
+    """A mapping key may be a reference too (a layer type passed as an argument)."""
+    if not isinstance(key, str):
+        return key
+    whole = REF.fullmatch(key)
+    if whole and whole.group(1) in bound and isinstance(bound[whole.group(1)][0], str):
+        return bound[whole.group(1)][0]
+    return REF.sub(lambda m: _text(bound, m.group(1), m.group(0)), key) if REF.search(key) else key
 
 
 def _text(bound: Bound, name: str, original: str) -> str:
