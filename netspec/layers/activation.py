@@ -42,6 +42,7 @@ def _simple(tag: str, module: str, doc: str) -> type[Activation]:
 
 Identity = _simple("identity", "Identity", "passes its input through unchanged.")
 ReLU = _simple("relu", "ReLU", "max(0, x).")
+ReLU6 = _simple("relu6", "ReLU6", "min(max(0, x), 6): a ReLU clipped at 6 (MobileNetV2).")
 SELU = _simple("selu", "SELU", "scaled ELU (self-normalizing nets; pair with lecun_normal init).")
 SiLU = _simple("silu", "SiLU", "x · sigmoid(x), also called swish.")
 Swish = _simple("swish", "SiLU", "x · sigmoid(x) (the same function as silu).")
