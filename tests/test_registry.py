@@ -51,7 +51,8 @@ def test_shape_rule_matches_torch(tag, i):
     if act is not None:
         module.add_module("activation", act.build(*want))
     module.eval()
-    xs = [make_input(s, d) for s, d in zip(ex.inputs, dtypes)]
+    ranges = ex.int_ranges or (None,) * len(ex.inputs)
+    xs = [make_input(s, d, *(r or (0, 5))) for s, d, r in zip(ex.inputs, dtypes, ranges)]
     with torch.no_grad():
         out = module(*xs)
         if act is not None:

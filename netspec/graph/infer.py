@@ -116,8 +116,7 @@ def _gather(node: Node, inputs: dict[str, TensorType], produced: dict[str, list[
 
 def _apply(node: Node, ins: list[TensorType]) -> list[TensorType]:
     layer = node.layer
-    for i, t in enumerate(ins):
-        allowed = layer.input_dtypes_at(i)
+    for i, (t, allowed) in enumerate(zip(ins, layer.input_dtypes_for(len(ins)))):
         if allowed is not None and t.dtype not in allowed:
             which = f"input {i} " if len(ins) > 1 else "input"
             raise ShapeError(f"expects {' or '.join(allowed)} {which}, got {t.dtype}".replace("  ", " "),

@@ -37,6 +37,9 @@ class Example:
     params: dict[str, Any] = field(default_factory=dict)
     inputs: tuple[Shape, ...] = ((8,),)
     dtypes: tuple[str, ...] | None = None
+    #: per input, the [low, high) range its int64 values are drawn from in tests (None: the default);
+    #: e.g. lengths must be at least 1 and at most the sequence length
+    int_ranges: tuple[tuple[int, int] | None, ...] | None = None
 
 
 class Layer(BaseModel):
@@ -66,9 +69,21 @@ class Layer(BaseModel):
         recurrent layer's int64 lengths); None accepts any."""
         return self.input_dtypes
 
+    def input_dtypes_for(self, count: int) -> list[tuple[str, ...] | None]:
+        """Dtypes allowed for each of ``count`` inputs. Override when an input's role depends on
+        how many inputs there are (an optional mask that comes last); the default asks
+        ``input_dtypes_at`` for each index."""
+        return [self.input_dtypes_at(i) for i in range(count)]
+
     # ---- costs (no allocation) ------------------------------------------------------------
     def num_params(self, *inputs: Shape) -> int:
         return 0
+
+    def param_shapes(self, *inputs: Shape) -> dict[str, tuple[int, ...]] | None:
+        """Shape of each parameter by its name in the built module (as in ``named_parameters``),
+        in plain Python; None when the layer does not declare them (its parameters cannot then be
+        tied to another node's with ``tie:``)."""
+        return None
 
     def flops(self, inputs: Sequence[Shape], outputs: Sequence[Shape]) -> int:
         """Forward FLOPs per sample; a multiply-add counts as 2."""
