@@ -20,7 +20,7 @@ from .expand import Ctx, Expander
 from .infer import DEFAULT_DIM, check_shared, infer, toposort
 from .ir import Graph, Node, TensorType, ValueId
 
-__all__ = ["Graph", "Node", "TensorType", "ValueId", "build_graphs", "input_types"]
+__all__ = ["Graph", "Node", "TensorType", "ValueId", "build_graphs", "concrete_inputs", "concrete_output_types", "input_types"]
 
 
 def build_graphs(spec: Spec, raw: dict, warnings: list[NetspecError] | None = None,
@@ -114,6 +114,16 @@ def concrete_inputs(graph: Graph, dims: dict[str, int] | None = None) -> dict[st
     sizes = {**graph.dims, **(dims or {})}
     return {name: TensorType(tuple(sizes.get(d, DEFAULT_DIM) if isinstance(d, str) else d for d in t.shape), t.dtype)
             for name, t in graph.inputs.items()}
+
+
+def concrete_output_types(graph: Graph, dims: dict[str, int] | None = None) -> dict[str, TensorType]:
+    """The model's outputs at the example input sizes (symbolic dims replaced)."""
+    produced = infer(graph, concrete_inputs(graph, dims), None, record="none")
+    types = dict(concrete_inputs(graph, dims))
+    out = {}
+    for name, value in graph.outputs:
+        out[name] = types[value[1]] if value[0] == "input" else produced[value[1]][value[2] or 0]  # type: ignore[misc]
+    return out
 
 
 def _at(raw: Any, path: SpecPath) -> dict:

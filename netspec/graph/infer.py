@@ -59,9 +59,11 @@ def _report_cycle(graph: Graph, cycle: list[str], index: dict[str, int], errors:
                             hint="a layer cannot (indirectly) take its own output; check `inputs`"))
 
 
-def infer(graph: Graph, inputs: dict[str, TensorType], errors: Optional[list[NetspecError]], record: str) -> None:
+def infer(graph: Graph, inputs: dict[str, TensorType], errors: Optional[list[NetspecError]], record: str
+          ) -> dict[str, list[TensorType]]:
     """Run the shape rules in order. ``record`` is ``types`` (store shapes), ``costs`` (store
-    params/FLOPs) or ``both``. Errors go to ``errors`` (None: this pass may not add errors)."""
+    params/FLOPs), ``both`` or ``none``. Errors go to ``errors`` (None: ignore them). Returns the
+    output types of every node that could be inferred."""
     produced: dict[str, list[TensorType]] = {}
     for node in graph.nodes:
         ins = _gather(node, inputs, produced, errors)
@@ -83,6 +85,7 @@ def infer(graph: Graph, inputs: dict[str, TensorType], errors: Optional[list[Net
             act = getattr(node.layer, "activation", None)
             if act is not None:
                 node.flops += act.flops([t.shape for t in outs], [t.shape for t in outs])
+    return produced
 
 
 def _gather(node: Node, inputs: dict[str, TensorType], produced: dict[str, list[TensorType]],

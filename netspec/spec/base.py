@@ -19,9 +19,24 @@ def _type_shorthand(value: Any) -> Any:
     return {"type": value} if isinstance(value, str) else value
 
 
+class _BareNameSchema:
+    """JSON Schema of a tagged union: the bare type name is accepted too (for editors)."""
+
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict:
+        schema = handler(core_schema)
+        target = handler.resolve_ref_schema(schema) if "$ref" in schema else schema
+        tags = sorted((target.get("discriminator") or {}).get("mapping", {}))
+        description = schema.pop("description", None) or target.get("description")
+        out: dict = {"anyOf": [{"type": "string", "enum": tags}, schema]} if tags else schema
+        if description:
+            out["description"] = description
+        return out
+
+
 def tagged(union: Any, description: str | None = None) -> Any:
     """A discriminated union on ``type`` that also accepts the bare type name."""
-    return Annotated[union, Field(discriminator="type", description=description), BeforeValidator(_type_shorthand)]
+    return Annotated[union, Field(discriminator="type", description=description), BeforeValidator(_type_shorthand),
+                     _BareNameSchema()]
 
 
 PositiveInt = Annotated[int, Field(gt=0)]
