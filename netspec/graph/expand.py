@@ -296,7 +296,7 @@ class Expander:
                                   path=path + (tag,), at_key=True), ctx)
             return item
         item.params = raw[tag]
-        if tag in self.blocks:
+        if get_layer(tag) is None:  # a block (layers come first; a spec block may not shadow one)
             item.kind = "block"
             return item
         return self.parse_layer(item, tag, raw[tag], path + (tag,), ctx)
