@@ -55,6 +55,10 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
         errors += exc.errors
     except NetspecError as exc:
         errors.append(exc)
+    if not errors and (spec.train is not None or spec.data is not None) and len(graphs) == 1:
+        from .spec.plan import plan_training
+
+        plan_training(spec, graphs, errors, warnings)  # task defaults and cross-section rules
     _raise(errors, smap)
     return Checked(LoadedSpec(spec, data, smap, str(path)), graphs, warnings)
 

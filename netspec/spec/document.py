@@ -7,7 +7,9 @@ from typing import Literal, Optional, Union
 from pydantic import Field, model_validator
 
 from .base import PositiveInt, StrictModel
+from .data import DataSpec
 from .model import BlockDef, Constraints, InputSpec, ModelDef
+from .train import TrainSpec
 
 SPEC_VERSION = 1
 
@@ -27,6 +29,8 @@ class Spec(StrictModel):
     model: Optional[ModelDef] = Field(None, description="The model (use `models` for several).")
     models: Optional[dict[str, ModelDef]] = Field(None, description="Several named models (a GAN's generator and discriminator).")
     constraints: Constraints = Field(default_factory=Constraints, description="Checks enforced by `netspec validate`.")
+    data: Optional[DataSpec] = Field(None, description="Training data: source, split, preprocessing, augmentation.")
+    train: Optional[TrainSpec] = Field(None, description="Training: task, losses, optimizer, schedule, metrics, runtime.")
 
     @model_validator(mode="after")
     def _one_model_section(self) -> "Spec":

@@ -1,0 +1,230 @@
+"""The resolved training plan: task defaults applied and cross-section rules checked, without torch.
+
+``plan_training(spec, graphs)`` is called by ``netspec validate`` (through ``check``) and by the
+trainer, so both agree on what a spec means: which loss reads which output and which target
+field, which metrics are logged (and so may be monitored), how many classes there are. Rules
+(catalog §12.1 item 32–33): class_weights length = number of classes, a monitored metric that
+is logged, a loss that fits the task, data bindings that name real inputs; warnings for a
+learning rate outside [1e-6, 1], a softmax before a loss that applies it, BatchNorm with tiny
+batches.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+from ..errors import NetspecError, SpecError, SpecPath
+from .train import LOSSES_ON_PAIRS, Metric, TrainSpec
+
+#: loss types that fit each task mode
+FITS = {
+    "multiclass": {"cross_entropy", "nll", "focal", "hinge", "kl_div"},
+    "binary": {"bce", "bce_with_logits", "focal", "margin"},
+    "multilabel": {"bce", "bce_with_logits", "focal"},
+    "regression": {"mse", "mae", "huber", "smooth_l1", "cosine_embedding", "triplet", "contrastive", "margin", "kl_div"},
+    "reconstruction": {"mse", "mae", "huber", "smooth_l1", "bce", "bce_with_logits"},
+    "language_model": {"cross_entropy", "nll", "focal"},
+}
+CLASS_METRICS = {"accuracy", "precision", "recall", "f1", "auroc", "confusion_matrix", "iou", "dice"}
+METRICS_FOR = {
+    "multiclass": CLASS_METRICS, "binary": CLASS_METRICS, "multilabel": CLASS_METRICS,
+    "regression": {"mse", "rmse", "mae", "r2"}, "reconstruction": {"mse", "rmse", "mae", "r2"},
+    "language_model": {"perplexity", "accuracy"},
+}
+DEFAULT_METRICS = {
+    "multiclass": ["accuracy", "f1_macro"], "binary": ["accuracy", "f1", "auroc"], "multilabel": ["accuracy", "f1_macro"],
+    "regression": ["mse", "rmse", "mae", "r2"], "reconstruction": ["mse", "mae"],
+    "language_model": ["perplexity", "accuracy"],
+}
+MAXIMIZE = ("accuracy", "precision", "recall", "f1", "auroc", "r2", "iou", "dice")
+SOFTMAXED = {"cross_entropy", "bce_with_logits", "focal"}
+
+
+@dataclass
+class LossBinding:
+    """One loss term: its spec, the model outputs it reads, the data field with its target."""
+    spec: Any
+    outputs: tuple[str, ...]
+    target: Optional[str]
+    path: SpecPath
+
+
+@dataclass
+class TrainPlan:
+    mode: str  # multiclass | binary | multilabel | regression | reconstruction | language_model
+    num_classes: Optional[int]
+    losses: list[LossBinding]
+    metrics: list[Metric]
+    logged: list[str]
+    monitor: str
+    monitor_mode: str
+    input_fields: dict[str, Optional[str]] = field(default_factory=dict)  # model input -> data field (None: default)
+
+
+def monitor_mode(key: str, mode: str = "auto") -> str:
+    if mode != "auto":
+        return mode
+    name = key.split(".", 1)[-1]
+    return "max" if name.split("_")[0] in MAXIMIZE else "min"
+
+
+def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings: list[NetspecError],
+                  target_matrix: Optional[bool] = None) -> Optional[TrainPlan]:
+    """Resolve the training plan of a spec's single-model supervised program; append problems."""
+    train: TrainSpec = spec.train or TrainSpec()
+    if not graphs:
+        return None
+    graph = next(iter(graphs.values()))
+    out_types = graph.output_types()
+    mode = _mode(train, out_types, target_matrix)
+    num_classes = _num_classes(mode, out_types)
+    losses = _losses(train, mode, graph, out_types, errors)
+    metrics = _metrics(train, mode, errors)
+    logged = ["train.loss", "val.loss", "lr"] + [f"val.{m.key}" for m in metrics]
+    if train.train_metrics:
+        logged += [f"train.{m.key}" for m in metrics]
+    es = train.early_stopping
+    monitor = es.monitor if es else "val.loss"
+    if es and monitor not in logged:
+        errors.append(SpecError(f"early stopping monitors {monitor!r}, which is not logged", path=("train", "early_stopping", "monitor"),
+                                hint=f"logged: {', '.join(k for k in logged if k != 'lr')}"))
+    sched = train.schedule
+    if sched is not None and sched.type == "reduce_on_plateau" and sched.monitor not in logged:
+        errors.append(SpecError(f"reduce_on_plateau monitors {sched.monitor!r}, which is not logged",
+                                path=("train", "schedule", "monitor"), hint=f"logged: {', '.join(logged)}"))
+    _class_weights(spec, train, num_classes, errors)
+    _bindings(spec, graph, errors)
+    _warnings(spec, train, graph, losses, warnings)
+    plan = TrainPlan(mode, num_classes, losses, metrics, logged, monitor, monitor_mode(monitor, es.mode if es else "auto"))
+    if spec.data is not None:
+        plan.input_fields = {name: spec.data.inputs.get(name) for name in graph.inputs}
+    return plan
+
+
+def _mode(train: TrainSpec, out_types: dict, target_matrix: Optional[bool]) -> str:
+    task = train.task
+    if task.type != "classification":
+        return task.type
+    if task.mode != "auto":
+        return task.mode
+    first = next(iter(out_types.values()))
+    if first.shape and first.shape[-1] == 1:
+        return "binary"
+    return "multilabel" if target_matrix else "multiclass"
+
+
+def _num_classes(mode: str, out_types: dict) -> Optional[int]:
+    first = next(iter(out_types.values())).shape
+    if mode in ("multiclass", "multilabel") and first and isinstance(first[0], int):
+        return first[0]
+    if mode == "binary":
+        return 2
+    if mode == "language_model" and first and isinstance(first[-1], int):
+        return first[-1]
+    return None
+
+
+def _default_target(mode: str) -> Optional[str]:
+    return {"reconstruction": None, "language_model": "next"}.get(mode, "target")
+
+
+def _losses(train: TrainSpec, mode: str, graph: Any, out_types: dict, errors: list) -> list[LossBinding]:
+    from .train import BceWithLogits, CrossEntropy, Mse
+
+    if train.loss is None:
+        default = {"multiclass": CrossEntropy(type="cross_entropy"), "binary": BceWithLogits(type="bce_with_logits"),
+                   "multilabel": BceWithLogits(type="bce_with_logits"),
+                   "language_model": CrossEntropy(type="cross_entropy", ignore_index=train.task.ignore_index)
+                   if mode == "language_model" else None}.get(mode, Mse(type="mse"))
+        items, from_spec = [default], False
+    else:
+        items, from_spec = list(train.loss), True
+    out: list[LossBinding] = []
+    names = list(out_types)
+    for i, loss in enumerate(items):
+        path: SpecPath = ("train", "loss", i) if from_spec else ("train",)
+        wanted = loss.output if isinstance(loss.output, list) else [loss.output] if loss.output else None
+        if wanted is None:
+            need = {"triplet": 3}.get(loss.type, 2 if loss.type in LOSSES_ON_PAIRS else 1)
+            wanted = names[:need] if len(names) >= need else names
+        for name in wanted:
+            if name not in out_types:
+                errors.append(SpecError(f"loss reads output {name!r}, which the model does not return",
+                                        path=path + ("output",), hint=f"outputs: {', '.join(names)}"))
+        if from_spec and loss.type not in FITS[mode]:
+            errors.append(SpecError(f"loss {loss.type!r} does not fit the task ({mode})", path=path + ("type",),
+                                    hint=f"use one of: {', '.join(sorted(FITS[mode]))}"))
+        target = loss.target if loss.target is not None else _default_target(mode)
+        out.append(LossBinding(loss, tuple(wanted), target, path))
+    return out
+
+
+def _metrics(train: TrainSpec, mode: str, errors: list) -> list[Metric]:
+    if train.metrics is None:
+        from .train import _metric_shorthand
+
+        return [Metric.model_validate(_metric_shorthand(m)) for m in DEFAULT_METRICS[mode]]
+    seen: set[str] = set()
+    for i, m in enumerate(train.metrics):
+        if m.type not in METRICS_FOR[mode]:
+            errors.append(SpecError(f"metric {m.type!r} does not fit the task ({mode})", path=("train", "metrics", i),
+                                    hint=f"use one of: {', '.join(sorted(METRICS_FOR[mode]))}"))
+        if m.key in seen:
+            errors.append(SpecError(f"metric {m.key!r} is listed twice", path=("train", "metrics", i),
+                                    hint="give one of them a `name`"))
+        seen.add(m.key)
+    return list(train.metrics)
+
+
+def _class_weights(spec: Any, train: TrainSpec, num_classes: Optional[int], errors: list) -> None:
+    found = []
+    if spec.data is not None and isinstance(spec.data.class_weights, list):
+        found.append((spec.data.class_weights, ("data", "class_weights")))
+    for i, loss in enumerate(train.loss or []):
+        cw = getattr(loss, "class_weights", None)
+        if isinstance(cw, list):
+            found.append((cw, ("train", "loss", i, "class_weights")))
+    for weights, path in found:
+        if num_classes is not None and len(weights) != num_classes:
+            errors.append(SpecError(f"class_weights has {len(weights)} value(s), but the model predicts {num_classes} classes",
+                                    path=path, hint="give one weight per class, or `auto` (inverse class frequency)"))
+
+
+def _bindings(spec: Any, graph: Any, errors: list) -> None:
+    if spec.data is None:
+        return
+    for name in spec.data.inputs:
+        if name not in graph.inputs:
+            errors.append(SpecError(f"{name!r} is not a model input", path=("data", "inputs", name), at_key=True,
+                                    hint=f"model inputs: {', '.join(graph.inputs)}"))
+
+
+def _warnings(spec: Any, train: TrainSpec, graph: Any, losses: list[LossBinding], warnings: list) -> None:
+    opts = [("train", "optimizer")] if train.optimizer else []
+    opts += [("train", "optimizers", k) for k in (train.optimizers or {})]
+    for path in opts:
+        opt = train.optimizer if len(path) == 2 else train.optimizers[path[2]]  # type: ignore[index]
+        if not 1e-6 <= opt.lr <= 1:
+            warnings.append(_warn(f"learning rate {opt.lr:g} is outside [1e-6, 1]", path + ("lr",),
+                                  "typical values are 1e-4 … 1e-1 (search on a log scale)"))
+    for binding in losses:
+        if binding.spec.type not in SOFTMAXED:
+            continue
+        for name, value in graph.outputs:
+            if name in binding.outputs and value[0] != "input":
+                node = graph.node(value[1])
+                act = getattr(node.layer, "activation", None)
+                tag = getattr(act, "tag", None) or node.layer.tag
+                if tag in ("softmax", "sigmoid", "log_softmax"):
+                    warnings.append(_warn(f"output {name!r} ends in {tag}, and {binding.spec.type} applies it again",
+                                          node.path, f"drop the {tag}: {binding.spec.type} expects logits"))
+    if train.batch_size <= 2 and any(n.layer.tag.startswith("batch_norm") for n in graph.nodes):
+        warnings.append(_warn(f"BatchNorm with batch_size {train.batch_size} gives unreliable statistics",
+                              ("train", "batch_size"), "use a batch of 8 or more, or layer_norm"))
+
+
+def _warn(message: str, path: SpecPath, hint: str) -> SpecError:
+    err = SpecError(message, path=path, hint=hint)
+    err.kind = "warning"
+    return err
