@@ -57,6 +57,7 @@ class GraphModule(nn.Module):
             act = module.get_submodule("activation") if _has_activation(node) else None
             steps.append((node.name, module, act, tuple(ins), tuple(outs)))
         self._steps = steps
+        _tie(graph, built)
         self._num_slots = len(slots)
         self._out_slots = tuple(slots[_key(v)] for _, v in graph.outputs)
 
@@ -115,6 +116,16 @@ def _build(node: Node) -> nn.Module:
     return module
 
 
+def _tie(graph: Graph, built: dict[str, nn.Module]) -> None:
+    """``tie: {weight: wte}``: the node's parameter becomes node wte's Parameter object (one tensor,
+    counted once by ``parameters()``, updated by both uses). Shapes were checked with the graph."""
+    for node in graph.nodes:
+        for pname, target in node.tie.items():
+            owner_path, _, leaf = pname.rpartition(".")
+            owner = built[node.name].get_submodule(owner_path)
+            setattr(owner, leaf, built[target].get_parameter(pname))
+
+
 def _has_activation(node: Node) -> bool:
     return getattr(node.layer, "activation", None) is not None
 
@@ -138,8 +149,8 @@ def _key(value: Any) -> Any:
 def _initialize(module: nn.Module, node: Node, graph: Graph) -> None:
     done: set[str] = set()
     for pname, param in module.named_parameters():
-        if pname.startswith("activation."):
-            continue
+        if pname.startswith("activation.") or pname in node.tie:
+            continue  # a tied parameter is initialized by the node that owns it
         reparam = _PARAMETRIZED.match(pname)
         if reparam:  # weight_norm / spectral_norm: initialize the weight they reparametrize
             prefix, tensor = reparam.group(1), reparam.group(2)

@@ -54,6 +54,8 @@ def _node(node: Node, graph: Graph) -> dict[str, Any]:
         item["share"] = node.share
         return item
     item[node.layer.tag] = node.layer.params_dict()
+    if node.tie:
+        item["tie"] = dict(node.tie)
     init = {**{k: v.model_dump(mode="json") for k, v in node.type_init.items()},
             **{k: v.model_dump(mode="json") for k, v in node.init.items()}}
     if init:

@@ -41,6 +41,8 @@ def _layer_item(layers: dict, keys: dict, root: dict) -> dict[str, Any]:
                    "description": "Stack the layer (or block) this many times."},
         "init": {"type": "object", "description": "Initializers by parameter-name glob: {weight: kaiming_normal}."},
         "share": {"type": "string", "description": "Reuse the weights (and layer) of this earlier node."},
+        "tie": {"type": "object", "additionalProperties": {"type": "string"},
+                "description": "Tie parameters to another node's: {weight: wte} uses node wte's weight tensor."},
         "description": {"type": "string"},
     }
     assert set(node_props) == set(NODE_KEYS)

@@ -17,7 +17,7 @@ from ..spec.model import BlockDef, InputSpec, ModelDef
 from ..blocks import BlockTable
 from .blocks import check_definition, check_no_refs
 from .expand import Ctx, Expander
-from .infer import DEFAULT_DIM, check_shared, infer, toposort
+from .infer import DEFAULT_DIM, check_shared, check_tied, infer, toposort
 from .ir import Graph, Node, TensorType, ValueId
 
 __all__ = ["Graph", "Node", "TensorType", "ValueId", "build_graphs", "concrete_inputs", "concrete_output_types", "input_types"]
@@ -91,6 +91,7 @@ def build_model(name: str, mdef: ModelDef, mpath: SpecPath, raw: dict, spec: Spe
     toposort(graph, errors)
     infer(graph, graph.inputs, errors, record="types")
     check_shared(graph, errors)
+    check_tied(graph, errors)
     _check_outputs(graph, errors)
     if len(errors) == before:
         concrete = concrete_inputs(graph)

@@ -52,6 +52,8 @@ class Item:
     first: Optional[dict] = None
     init: dict = field(default_factory=dict)
     share: Optional[str] = None
+    tie: dict = field(default_factory=dict)  # as written: parameter -> local name
+    tie_targets: dict = field(default_factory=dict)  # resolved: parameter -> qualified node name
     entry: Optional[Entry] = None
 
 
@@ -140,6 +142,8 @@ class Expander:
     # ---- emitting nodes ---------------------------------------------------------------------
     def emit(self, item: Item, prefix: str, values: list[ValueId], table: dict[str, Entry], ctx: Ctx) -> None:
         qn = prefix + item.local
+        if item.tie:
+            self.resolve_tie(item, table, ctx)
         if item.kind == "layer":
             self.emit_layer(item, qn, values, ctx)
         elif item.kind == "block":
@@ -162,8 +166,27 @@ class Expander:
             node = Node(name=name, layer=layer, inputs=values, path=relocate(item.path, ctx.origins), notes=notes,  # type: ignore[arg-type]
                         init=item.init, type_init=self.type_init.get(item.tag, {}), share=share)
             node.inputs_path = relocate(item.path + ("inputs",), ctx.origins) if item.inputs is not None else None  # type: ignore[attr-defined]
+            node.tie = dict(item.tie_targets)
             self.nodes.append(node)
-            values = [("node", name, None)]
+            values = [("node", name, None)] + list(values[1:])  # a repeated layer keeps its other inputs
+
+    def resolve_tie(self, item: Item, table: dict[str, Entry], ctx: Ctx) -> None:
+        """``tie: {param: name}``: the name must be another layer of this scope."""
+        if item.kind == "block":
+            self.report(SpecError("`tie` applies to a layer, not to a block use", path=item.path + ("tie",), at_key=True,
+                                  hint="tie the parameter inside the block's layers"), ctx)
+            return
+        for pname, ref in item.tie.items():
+            entry = table.get(ref)
+            if entry is None or entry.kind != "layer" or entry is item.entry:
+                layers = [k for k, e in table.items() if e.kind == "layer" and e is not item.entry]
+                what = "itself" if entry is item.entry else "a block use" if entry and entry.kind == "block" else (
+                    "an input" if entry and entry.kind == "input" else None)
+                msg = f"cannot tie to {what}" if what else f"tie: {show(ref)} is not a layer in this scope"
+                self.report(SpecError(msg, path=item.path + ("tie", pname),
+                                      hint=did_you_mean(ref, layers) or "tie to the name of another layer, e.g. {weight: wte}"), ctx)
+                continue
+            item.tie_targets[pname] = entry.qn
 
     def expand_block(self, item: Item, qn: str, values: list[ValueId], ctx: Ctx) -> None:
         block, bpath = self.blocks[item.tag]  # type: ignore[index]

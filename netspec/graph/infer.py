@@ -6,8 +6,10 @@ costs come from a second pass at concrete sizes (the spec's ``dims``, else DEFAU
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
+from ..diagnostics import did_you_mean
 from ..errors import NetspecError, ShapeError, SpecError
 from ..layers.base import LONG
 from ..layers.shapes import fmt_shape
@@ -80,7 +82,7 @@ def infer(graph: Graph, inputs: dict[str, TensorType], errors: Optional[list[Net
             node.in_types, node.out_types = ins, outs
         if record in ("costs", "both"):
             shapes = [t.shape for t in ins]
-            node.params = 0 if node.share else node.layer.num_params(*shapes)
+            node.params = 0 if node.share else node.layer.num_params(*shapes) - tied_params(node, shapes)
             node.flops = node.layer.flops(shapes, [t.shape for t in outs])
             act = getattr(node.layer, "activation", None)
             if act is not None:
@@ -158,3 +160,47 @@ def check_shared(graph: Graph, errors: list[NetspecError]) -> None:
             errors.append(ShapeError(
                 f"shares weights with {source.name!r}, whose input is {', '.join(map(fmt_shape, want))}, "
                 f"but this gets {', '.join(map(fmt_shape, got))}", path=node.path, context=node.context, notes=node.notes))
+
+
+def tied_params(node: Node, shapes: list) -> int:
+    """How many of the node's parameters belong to other nodes (``tie:``); they count there."""
+    if not node.tie:
+        return 0
+    own = node.layer.param_shapes(*shapes) or {}
+    return sum(math.prod(own[p]) for p in node.tie if p in own)
+
+
+def check_tied(graph: Graph, errors: list[NetspecError]) -> None:
+    """Every tied parameter exists on both nodes with the same shape, and is tied to its owner."""
+    by_name = {n.name: n for n in graph.nodes}
+    for node in graph.nodes:
+        for pname, target_name in node.tie.items():
+            target = by_name.get(target_name)
+            if target is None or not node.in_types or not target.in_types:
+                continue  # an earlier problem, already reported
+            problem = _tie_problem(node, pname, target)
+            if problem is not None:
+                problem.path, problem.context, problem.notes = node.path + ("tie", pname), node.context, list(node.notes)
+                errors.append(problem)
+
+
+def _tie_problem(node: Node, pname: str, target: Node) -> Optional[NetspecError]:
+    mine = node.layer.param_shapes(*[t.shape for t in node.in_types])
+    theirs = target.layer.param_shapes(*[t.shape for t in target.in_types])
+    if mine is None or theirs is None:
+        tag = node.layer.tag if mine is None else target.layer.tag
+        return SpecError(f"{tag} does not declare its parameter shapes, so its parameters cannot be tied")
+    if pname not in mine:
+        return SpecError(f"{node.layer.tag} has no parameter {pname!r}",
+                         hint=did_you_mean(pname, mine) or f"its parameters: {', '.join(mine) or 'none'}")
+    if pname not in theirs:
+        return SpecError(f"{target.name!r} ({target.layer.tag}) has no parameter {pname!r}",
+                         hint=did_you_mean(pname, theirs) or f"its parameters: {', '.join(theirs) or 'none'}")
+    if tuple(mine[pname]) != tuple(theirs[pname]):
+        return ShapeError(f"cannot tie {pname} {fmt_shape(mine[pname])} to {target.name!r}'s {pname} "
+                          f"{fmt_shape(theirs[pname])}, got different shapes",
+                          hint="a tied parameter must have the same shape on both nodes")
+    if pname in target.tie:
+        owner = target.tie[pname]
+        return SpecError(f"{target.name!r}'s {pname} is itself tied to {owner!r}", hint=f"tie to {owner!r} directly")
+    return None

@@ -30,6 +30,8 @@ class Node:
     init: dict = field(default_factory=dict)
     type_init: dict = field(default_factory=dict)
     share: Optional[str] = None
+    #: parameter name -> the node whose parameter of that name this node uses (``tie:``)
+    tie: dict[str, str] = field(default_factory=dict)
     block: Optional[str] = None  # qualified name of the block instance the node belongs to
     # filled by inference
     in_types: list[TensorType] = field(default_factory=list)

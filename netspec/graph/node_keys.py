@@ -1,4 +1,4 @@
-"""The node keys beside a layer type: name, inputs, repeat, init, share, description."""
+"""The node keys beside a layer type: name, inputs, repeat, init, share, tie, description."""
 
 from __future__ import annotations
 
@@ -51,9 +51,27 @@ def parse_node_keys(item: Any, raw: dict) -> list[NetspecError]:
             item.share = raw["share"]
             if "repeat" in raw:
                 problems.append(SpecError("a shared node cannot repeat", path=path + ("repeat",), at_key=True))
+    if "tie" in raw:
+        problems += _tie(item, raw, path + ("tie",))
     if "description" in raw and not isinstance(raw["description"], str):
         problems.append(SpecError("expected a string", path=path + ("description",)))
     return problems
+
+
+def _tie(item: Any, raw: dict, path: tuple) -> list[NetspecError]:
+    """``tie: {weight: wte}``: this node's parameter ``weight`` is node ``wte``'s ``weight``."""
+    value = raw["tie"]
+    if not isinstance(value, dict) or not value:
+        return [SpecError(f"expected a mapping {{parameter: node}}, e.g. {{weight: wte}}, got {show(value)}", path=path)]
+    bad = [(k, v) for k, v in value.items() if not isinstance(k, str) or not isinstance(v, str)]
+    if bad:
+        return [SpecError(f"expected the name of a node to tie {show(bad[0][0])} to, got {show(bad[0][1])}",
+                          path=path + (bad[0][0],))]
+    if "share" in raw:
+        return [SpecError("a node with `share` already uses all of the other node's weights; remove `tie`",
+                          path=path, at_key=True)]
+    item.tie = dict(value)
+    return []
 
 
 def _repeat(item: Any, value: Any, path: tuple) -> list[NetspecError]:

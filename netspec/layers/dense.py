@@ -55,6 +55,16 @@ class Linear(Layer):
         n += parametrize.extra_params(self, (self.out_features, int(x[-1])), 0)
         return n + (self.activation.num_params(self.output_shape(x)) if self.activation else 0)
 
+    def param_shapes(self, x: Shape) -> dict[str, tuple[int, ...]]:
+        weight = (self.out_features, int(x[-1]))
+        if self.weight_norm:
+            out = {"parametrizations.weight.original0": (weight[0], 1), "parametrizations.weight.original1": weight}
+        elif self.spectral_norm:
+            out = {"parametrizations.weight.original": weight}
+        else:
+            out = {"weight": weight}
+        return {**out, "bias": (self.out_features,)} if self.bias else out
+
     def flops(self, inputs: Sequence[Shape], outputs: Sequence[Shape]) -> int:
         rows = numel(inputs[0][:-1])
         return 2 * int(inputs[0][-1]) * self.out_features * (rows if isinstance(rows, int) else 1)

@@ -37,6 +37,9 @@ class Embedding(Layer):
     def num_params(self, x: Shape) -> int:
         return self.num_embeddings * self.embedding_dim
 
+    def param_shapes(self, x: Shape) -> dict[str, tuple[int, ...]]:
+        return {"weight": (self.num_embeddings, self.embedding_dim)}
+
     def build(self, x: Shape):
         from torch import nn
 

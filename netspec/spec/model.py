@@ -20,7 +20,7 @@ SYMBOL_RE = re.compile(r"^[A-Za-z_]\w*$")
 DTYPES = {"float32": "float32", "float": "float32", "int64": "int64", "long": "int64", "bool": "bool"}
 
 #: node keys that may sit beside the layer-type key in a layer item
-NODE_KEYS = ("name", "inputs", "repeat", "init", "share", "description")
+NODE_KEYS = ("name", "inputs", "repeat", "init", "share", "tie", "description")
 
 Dim = Union[PositiveInt, Annotated[str, Field(pattern=SYMBOL_RE.pattern)], None]
 LayerItem = Union[str, dict[str, Any]]
