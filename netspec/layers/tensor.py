@@ -269,6 +269,40 @@ class Unsqueeze(_SameDtype):
 
 
 @register
+class Unflatten(_SameDtype):
+    """(…, n, …) → (…, s₁, s₂, …, …): splits one dim into several (e.g. (L, 1000) → (L, 500, 2) for maxout pairs)."""
+
+    tag = "unflatten"
+    examples = (Example({"dim": -1, "sizes": [5, 2]}, ((3, 10),)), Example({"dim": 1, "sizes": [2, -1]}, ((8,),)),
+                Example({"dim": -1, "sizes": [4, 2]}, (("seq", 8),)))
+    bad_inputs = (((3, 9),),)
+
+    dim: int = Field(description="Dim to split (PyTorch convention: 1 = first per-sample dim).")
+    sizes: list[int] = Field(min_length=1, description="The new sizes; their product is the dim's size (one may be −1).")
+
+    def output_shape(self, x: Shape) -> Shape:
+        axis = _axis(self.dim, x)
+        size = x[axis]
+        known = math.prod(d for d in self.sizes if d != -1)
+        if self.sizes.count(-1) > 1 or any(d == 0 or d < -1 for d in self.sizes):
+            raise ShapeError(f"sizes {self.sizes}: use positive sizes and at most one −1")
+        if not isinstance(size, int):
+            if -1 not in self.sizes:
+                raise ShapeError(f"cannot split the symbolic dim {size!r} without a −1 in sizes, got {fmt_shape(x)}")
+            new: tuple[Dim, ...] = tuple(f"{size}/{known}" if d == -1 else d for d in self.sizes)
+        elif size % known or (-1 not in self.sizes and known != size):
+            raise ShapeError(f"sizes {self.sizes} do not multiply to dim {self.dim}'s size {size}, got {fmt_shape(x)}")
+        else:
+            new = tuple(size // known if d == -1 else d for d in self.sizes)
+        return x[:axis] + new + x[axis + 1:]
+
+    def build(self, x: Shape):
+        from torch import nn
+
+        return nn.Unflatten(self.dim, tuple(self.sizes))
+
+
+@register
 class Transpose(_SameDtype):
     """(…, a, …, b, …) → (…, b, …, a, …): swaps two per-sample dims."""
 

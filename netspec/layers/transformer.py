@@ -115,6 +115,7 @@ class TransformerEncoderLayer(TransformerLayer):
 
     tag = "transformer_encoder_layer"
     sequences, attentions, norms = 1, 1, 2
+    arity = (1, 2)
     examples = (
         Example({"nhead": 2, "dim_feedforward": 16}, ((5, 8),)),
         Example({"nhead": 4, "dim_feedforward": 32, "norm_first": True, "causal": True,
@@ -154,6 +155,7 @@ class TransformerDecoderLayer(TransformerLayer):
 
     tag = "transformer_decoder_layer"
     sequences, attentions, norms = 2, 2, 3
+    arity = (2, 3)
     examples = (
         Example({"nhead": 2, "dim_feedforward": 16}, ((5, 8), (7, 8))),
         Example({"nhead": 2, "dim_feedforward": 16, "norm_first": True, "memory_key_padding": "lengths", "causal": False},
