@@ -1,0 +1,189 @@
+"""Data for training: read the source, split, fit preprocessing on the train split, bind fields to
+the model's inputs and the losses' targets, check shapes and labels, and make batch iterators.
+
+``prepare_data(spec, plan, graph, base, device)`` -> ``DataBundle``. The bundle's ``inputs`` maps
+each model input to a field and ``preprocessor.state_dict()`` is what a checkpoint saves (with
+class labels and vocabulary), so ``predict`` applies the same transform to new data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import DataError
+from ..layers.shapes import fmt_shape
+from ..spec import data as ds
+from .augment import Augment
+from .batches import DeviceBatches, StreamBatches
+from .preprocess import Preprocessor
+from .sources import SOURCE_PATH, load_source
+from .split import split_table
+from .table import Table
+
+INPUT_CANDIDATES = ("features", "image", "tokens")
+IMAGE_FIELDS = ("image",)
+
+
+@dataclass
+class DataBundle:
+    arrays: dict[str, dict[str, np.ndarray]]  # split -> field -> array (preprocessed)
+    preprocessor: Preprocessor
+    inputs: dict[str, str]  # model input -> field
+    class_weights: Optional[np.ndarray] = None
+    sample_weights: Optional[np.ndarray] = None
+    augment: Optional[Augment] = None
+    loaders: dict[str, Any] = field(default_factory=dict)
+
+    def size(self, split: str) -> int:
+        a = self.arrays.get(split) or {}
+        return len(next(iter(a.values()))) if a else 0
+
+
+def read_table(spec: Any, base: Path, classify: bool) -> Table:
+    return load_source(spec.data.source, base, classify)
+
+
+def prepare_data(spec: Any, plan: Any, graph: Any, base: Path, state: Optional[dict] = None) -> DataBundle:
+    """Everything up to arrays; ``state`` (a saved preprocessor) is reused instead of refitted."""
+    if spec.data is None:
+        raise DataError("the spec has no `data:` section", path=(), hint="add data: {source: {type: sklearn, name: digits}}")
+    data: ds.DataSpec = spec.data
+    classify = plan.mode in ("multiclass", "binary", "multilabel")
+    table = load_source(data.source, base, classify)
+
+    def read_other(name: str, path: tuple) -> Table:
+        src = data.source.model_copy(update={"path": name})
+        return load_source(src, base, classify, path=path[:-1] + (path[-1],))
+
+    splits = split_table(data.split, table, read_other)
+    pre = Preprocessor(data.preprocess)
+    if state is not None:
+        pre.load_state_dict(state)
+    else:
+        pre.fit(splits["train"], regression_target=plan.mode == "regression")
+    arrays = {name: pre.transform(t) for name, t in splits.items()}
+    bundle = DataBundle(arrays, pre, bind_inputs(data, graph, arrays["train"]))
+    check_inputs(bundle, graph)
+    check_targets(bundle, plan, graph)
+    _weights(bundle, data, plan)
+    image_fields = [f for f in bundle.inputs.values() if f in IMAGE_FIELDS]
+    bundle.augment = Augment(data.augment, image_fields) if data.augment else None
+    if data.augment and not image_fields:
+        raise DataError("augmentation needs an image input", path=("data", "augment"),
+                        hint="augmentations apply to the `image` field (image_folder, sklearn digits with images: true)")
+    return bundle
+
+
+def bind_inputs(data: ds.DataSpec, graph: Any, arrays: dict[str, np.ndarray]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    names = list(graph.inputs)
+    for name in names:
+        fname = data.inputs.get(name)
+        path = ("data", "inputs", name)
+        if fname is None:
+            if name in arrays:
+                fname = name
+            elif len(names) == 1:
+                fname = next((c for c in INPUT_CANDIDATES if c in arrays), None)
+            path = ("data", "inputs")
+        if fname is None or fname not in arrays:
+            raise DataError(f"no data field for model input {name!r}" if fname is None else f"no data field {fname!r}",
+                            path=path if fname is not None else ("inputs", name),
+                            hint=f"the data has fields {', '.join(arrays)}; map them with data.inputs: {{{name}: FIELD}}")
+        out[name] = fname
+    return out
+
+
+def check_inputs(bundle: DataBundle, graph: Any) -> None:
+    """Each bound field's per-sample shape must fit the spec's input shape (symbolic dims match any size)."""
+    for name, fname in bundle.inputs.items():
+        want = graph.inputs[name]
+        for split, arrays in bundle.arrays.items():
+            got = arrays[fname].shape[1:]
+            if len(arrays[fname]) == 0:
+                continue
+            ok = len(got) == len(want.shape) and all(not isinstance(w, int) or w == g for w, g in zip(want.shape, got))
+            if not ok:
+                raise DataError(f"data field {fname!r} ({split} split) has per-sample shape {fmt_shape(got)}, "
+                                f"but input {name!r} expects {fmt_shape(want.shape)}", path=("inputs", name, "shape"),
+                                hint="fix the input shape, or choose another source/preprocessing (e.g. images: true)")
+            is_int = np.issubdtype(arrays[fname].dtype, np.integer)
+            if want.dtype == "int64" and not is_int:
+                raise DataError(f"input {name!r} takes int64 ids, but field {fname!r} holds floats", path=("inputs", name, "dtype"))
+            if want.dtype == "float32" and is_int:
+                arrays[fname] = arrays[fname].astype(np.float32)
+        _check_vocab(bundle, graph, name, fname)
+
+
+def _check_vocab(bundle: DataBundle, graph: Any, name: str, fname: str) -> None:
+    if graph.inputs[name].dtype != "int64":
+        return
+    top = max((int(a[fname].max()) for a in bundle.arrays.values() if len(a[fname])), default=0)
+    for node in graph.nodes:
+        if node.layer.tag == "embedding" and ("input", name) in [tuple(v[:2]) for v in node.inputs]:
+            if top >= node.layer.num_embeddings:
+                raise DataError(f"token id {top} in field {fname!r} is out of range for num_embeddings "
+                                f"{node.layer.num_embeddings}", path=node.path, context=node.context,
+                                hint=f"set num_embeddings to at least {top + 1} (the vocabulary size)")
+
+
+def check_targets(bundle: DataBundle, plan: Any, graph: Any) -> None:
+    for binding in plan.losses:
+        target = binding.target if binding.target is not None else bundle.inputs[next(iter(graph.inputs))]
+        for split, arrays in bundle.arrays.items():
+            if target not in arrays:
+                raise DataError(f"loss target field {target!r} is not in the data ({split} split)",
+                                path=binding.path + ("target",), hint=f"fields: {', '.join(arrays)}")
+            y = arrays[target]
+            if plan.mode in ("multiclass", "binary", "language_model") and len(y):
+                _check_labels(y, plan, binding, split)
+
+
+def _check_labels(y: np.ndarray, plan: Any, binding: Any, split: str) -> None:
+    if not np.issubdtype(y.dtype, np.integer):
+        raise DataError(f"{plan.mode} targets must be integer class indices, got {y.dtype} values ({split} split)",
+                        path=SOURCE_PATH, hint="use task regression for real-valued targets")
+    ignore = getattr(binding.spec, "ignore_index", None)
+    valid = y[y != ignore] if ignore is not None else y
+    k = plan.num_classes
+    if k is not None and len(valid) and (valid.min() < 0 or valid.max() >= k):
+        bad = int(valid.max() if valid.max() >= k else valid.min())
+        raise DataError(f"label {bad} ({split} split) is out of range for {k} classes (valid: 0…{k - 1})",
+                        path=SOURCE_PATH, hint="the model's output width must equal the number of classes")
+
+
+def _weights(bundle: DataBundle, data: ds.DataSpec, plan: Any) -> None:
+    y = bundle.arrays["train"].get("target")
+    counts = None
+    if y is not None and y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and len(y):
+        counts = np.bincount(y, minlength=plan.num_classes or 0).astype(np.float64)
+    if data.class_weights == "auto" or any(getattr(b.spec, "class_weights", None) == "auto" for b in plan.losses):
+        if counts is None:
+            raise DataError("class_weights auto needs integer class labels in `target`", path=("data", "class_weights"))
+        bundle.class_weights = np.where(counts > 0, counts.sum() / (len(counts) * np.maximum(counts, 1)), 1.0)
+    elif isinstance(data.class_weights, list):
+        bundle.class_weights = np.asarray(data.class_weights, np.float64)
+    if data.sampler == "weighted":
+        if counts is None:
+            raise DataError("the weighted sampler needs integer class labels in `target`", path=("data", "sampler"))
+        bundle.sample_weights = 1.0 / np.maximum(counts, 1)[y]
+
+
+def make_loaders(bundle: DataBundle, data: ds.DataSpec, device: Any, batch_size: int, eval_batch_size: int) -> None:
+    """Train/val/test batch iterators: on the device when the data fits, else streamed."""
+    total = sum(a.nbytes for split in bundle.arrays.values() for a in split.values())
+    on_device = data.loader.on_device if data.loader.on_device != "auto" else total <= data.loader.max_device_mb * 2**20
+    for split, arrays in bundle.arrays.items():
+        train = split == "train"
+        kwargs = dict(mode=data.sampler if train else "sequential", drop_last=data.loader.drop_last and train,
+                      weights=bundle.sample_weights if train else None)
+        size = batch_size if train else eval_batch_size
+        if on_device:
+            bundle.loaders[split] = DeviceBatches(arrays, device, size, **kwargs)
+        else:
+            bundle.loaders[split] = StreamBatches(arrays, device, size, num_workers=data.loader.num_workers,
+                                                  pin_memory=data.loader.pin_memory, **kwargs)

@@ -1,0 +1,144 @@
+"""Preprocessing fitted on the train split only, and saved with the model.
+
+``Preprocessor.fit(train)`` learns: one-hot categories of categorical columns, an affine scaling
+of ``features`` (standardize or min-max), image resize and per-channel normalization, the padded
+length of token sequences, and a scaling of a regression target. ``transform(table)`` returns
+ready arrays (float32 features/images, int64 tokens with ``lengths``); ``state_dict`` holds only
+plain lists and numbers, so it travels inside a checkpoint loaded with ``weights_only=True``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import numpy as np
+
+from ..errors import DataError
+from ..spec import data as ds
+from .table import Table
+
+
+class Preprocessor:
+    def __init__(self, spec: ds.Preprocess) -> None:
+        self.spec = spec
+        self.state: dict[str, Any] = {}
+
+    # ---- fitting -------------------------------------------------------------------------------
+    def fit(self, train: Table, regression_target: bool) -> "Preprocessor":
+        s: dict[str, Any] = {"classes": train.classes, "vocab": train.vocab, "feature_names": train.feature_names}
+        s["categories"] = {c: sorted(set(v.tolist())) for c, v in train.categorical.items()}
+        features = self._features_raw(train, s["categories"])
+        if features is not None and len(features):
+            s["features"] = _affine(self.spec.features, features)
+        image = train.fields.get("image")
+        if image is not None:
+            s["image"] = self._fit_image(image)
+        if train.ragged:
+            lengths = [len(seq) for seqs in train.ragged.values() for seq in seqs]
+            s["max_len"] = self.spec.sequence.max_len or max(lengths, default=1)
+        y = train.fields.get("target")
+        if regression_target and y is not None and np.issubdtype(y.dtype, np.floating) and len(y):
+            s["target"] = _affine(self.spec.target, y.reshape(len(y), -1))
+        self.state = s
+        return self
+
+    def _fit_image(self, image: np.ndarray) -> dict[str, Any]:
+        out: dict[str, Any] = {"resize": list(self.spec.image.resize) if self.spec.image.resize else None}
+        norm = self.spec.image.normalize
+        if norm == "auto":
+            x = _resize(image, out["resize"])
+            mean = x.mean(axis=(0, 2, 3))
+            std = x.std(axis=(0, 2, 3))
+            out["mean"], out["std"] = mean.tolist(), np.where(std > 0, std, 1.0).tolist()
+        elif isinstance(norm, dict):
+            mean, std = norm.get("mean"), norm.get("std")
+            if mean is None or std is None or len(mean) != image.shape[1] or len(std) != image.shape[1] or min(std) <= 0:
+                raise DataError(f"normalize needs {{mean: [...], std: [...]}} with {image.shape[1]} value(s) each, std > 0",
+                                path=("data", "preprocess", "image", "normalize"))
+            out["mean"], out["std"] = list(mean), list(std)
+        return out
+
+    def _features_raw(self, table: Table, categories: dict) -> Optional[np.ndarray]:
+        x = table.fields.get("features")
+        if not table.categorical:
+            return x
+        parts = [] if x is None else [x.astype(np.float32)]
+        for col, cats in categories.items():
+            values = table.categorical[col]
+            parts.append((values[:, None] == np.asarray(cats, dtype=object)[None, :]).astype(np.float32))
+        return np.concatenate(parts, 1) if parts else None
+
+    # ---- applying ------------------------------------------------------------------------------
+    def transform(self, table: Table) -> dict[str, np.ndarray]:
+        s = self.state
+        out = {k: v for k, v in table.fields.items()}
+        features = self._features_raw(table, s.get("categories", {}))
+        if features is not None:
+            out["features"] = _apply(s.get("features"), features)
+        if "image" in out and "image" in s:
+            img = s["image"]
+            x = _resize(out["image"], img["resize"])
+            if "mean" in img:
+                x = (x - np.asarray(img["mean"], np.float32)[None, :, None, None]) / np.asarray(img["std"], np.float32)[None, :, None, None]
+            out["image"] = x.astype(np.float32)
+        for name, seqs in table.ragged.items():
+            out[name], out["lengths" if name == "tokens" else f"{name}_lengths"] = self._pad(seqs)
+        if "target" in s and "target" in out:
+            y = out["target"]
+            out["target"] = _apply(s["target"], y.reshape(len(y), -1)).reshape(y.shape)
+        return out
+
+    def _pad(self, seqs: list) -> tuple[np.ndarray, np.ndarray]:
+        n, seq = self.state["max_len"], self.spec.sequence
+        out = np.full((len(seqs), n), seq.pad_value, np.int64)
+        lengths = np.zeros(len(seqs), np.int64)
+        for i, s in enumerate(seqs):
+            s = s[:n] if seq.truncate == "right" else s[-n:]
+            out[i, : len(s)] = s
+            lengths[i] = max(len(s), 1)
+        return out, lengths
+
+    def inverse_target(self, y: np.ndarray) -> np.ndarray:
+        t = self.state.get("target")
+        if t is None:
+            return y
+        scale, offset = np.asarray(t["scale"]), np.asarray(t["offset"])
+        return ((y.reshape(len(y), -1) - offset) / scale).reshape(y.shape)
+
+    # ---- saving ---------------------------------------------------------------------------------
+    def state_dict(self) -> dict[str, Any]:
+        return dict(self.state)
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.state = dict(state)
+
+
+def _affine(scaler, x: np.ndarray) -> Optional[dict[str, list[float]]]:
+    x = x.astype(np.float64)
+    if scaler.type == "standardize":
+        mean, std = x.mean(0), x.std(0)
+        scale = 1.0 / np.where(std > 0, std, 1.0)
+        return {"scale": scale.tolist(), "offset": (-mean * scale).tolist()}
+    if scaler.type == "minmax":
+        lo, hi = scaler.range
+        mn, mx = x.min(0), x.max(0)
+        span = np.where(mx > mn, mx - mn, 1.0)
+        scale = (hi - lo) / span
+        return {"scale": scale.tolist(), "offset": (lo - mn * scale).tolist()}
+    return None
+
+
+def _apply(affine: Optional[dict], x: np.ndarray) -> np.ndarray:
+    if affine is None:
+        return x.astype(np.float32)
+    return (x * np.asarray(affine["scale"]) + np.asarray(affine["offset"])).astype(np.float32)
+
+
+def _resize(x: np.ndarray, size: Optional[list[int]]) -> np.ndarray:
+    if not size or tuple(x.shape[2:]) == tuple(size):
+        return x
+    import torch
+    import torch.nn.functional as F
+
+    return F.interpolate(torch.from_numpy(np.ascontiguousarray(x)), size=tuple(size), mode="bilinear",
+                         align_corners=False).numpy()

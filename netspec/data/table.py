@@ -1,0 +1,49 @@
+"""A dataset held in memory as named NumPy fields with one row per sample.
+
+Sources produce a ``Table``; splitting selects rows; preprocessing turns it into arrays ready for
+the model. ``ragged`` holds variable-length token lists (padded by preprocessing) and
+``categorical`` raw category columns (one-hot encoded by preprocessing, categories from the
+train split).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import numpy as np
+
+
+@dataclass
+class Table:
+    fields: dict[str, np.ndarray] = field(default_factory=dict)
+    ragged: dict[str, list] = field(default_factory=dict)
+    categorical: dict[str, np.ndarray] = field(default_factory=dict)
+    classes: Optional[list] = None  # class labels in index order
+    vocab: Optional[list[str]] = None  # token strings in id order
+    feature_names: Optional[list[str]] = None
+
+    def __len__(self) -> int:
+        for group in (self.fields, self.categorical):
+            for value in group.values():
+                return len(value)
+        for value in self.ragged.values():
+            return len(value)
+        return 0
+
+    def names(self) -> list[str]:
+        return list(self.fields) + list(self.ragged) + (["features"] if self.categorical and "features" not in self.fields else [])
+
+    def take(self, index: np.ndarray) -> "Table":
+        """The rows at ``index`` (a new Table sharing the metadata)."""
+        return Table({k: v[index] for k, v in self.fields.items()},
+                     {k: [v[i] for i in index] for k, v in self.ragged.items()},
+                     {k: v[index] for k, v in self.categorical.items()},
+                     self.classes, self.vocab, self.feature_names)
+
+    def labels(self, name: str = "target") -> Optional[np.ndarray]:
+        """Integer class labels of ``name`` (for stratification and class weights), if it holds some."""
+        y = self.fields.get(name)
+        if y is None or y.ndim != 1 or not np.issubdtype(y.dtype, np.integer):
+            return None
+        return y

@@ -1,0 +1,95 @@
+"""The library entry points behind ``netspec train``, ``evaluate`` and ``predict``.
+
+``train_spec(path, overrides, epochs=, device=, out=, resume=, reporter=)`` -> RunResult, with a
+run directory holding ``spec.yaml`` (the resolved spec), ``metrics.jsonl``, ``last.pt`` and
+``best.pt``. ``--resume`` takes a run directory (its last.pt) or a checkpoint file and continues
+in that run directory. Every NetspecError raised carries the spec's source map.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from ..check import Checked, check
+from ..errors import NetspecError
+from .checkpoint import load_checkpoint
+from .loop import RunResult, evaluate_split, fit
+from .session import build_session, located
+
+
+def resolved_text(checked: Checked) -> str:
+    from ..render import canonical, to_yaml
+
+    return to_yaml(canonical(checked))
+
+
+def default_run_dir(checked: Checked) -> Path:
+    name = checked.spec.name or Path(checked.loaded.file).stem
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    path = Path("runs") / f"{name}-{stamp}"
+    i = 1
+    while path.exists():
+        path, i = Path("runs") / f"{name}-{stamp}-{i}", i + 1
+    return path
+
+
+def train_spec(path: str | Path, overrides: Iterable[str] = (), epochs: Optional[int] = None,
+               device: Optional[str] = None, out: Optional[str | Path] = None, resume: Optional[str | Path] = None,
+               reporter: Any = None, checked: Optional[Checked] = None) -> RunResult:
+    checked = checked or check(path, list(overrides))
+    try:
+        ckpt = load_checkpoint(resume) if resume is not None else None
+        if out is not None:
+            run_dir = Path(out)
+        elif resume is not None:
+            run_dir = Path(resume) if Path(resume).is_dir() else Path(resume).parent
+        else:
+            run_dir = default_run_dir(checked)
+        session = build_session(checked, epochs, device, ckpt)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        text = resolved_text(checked)
+        (run_dir / "spec.yaml").write_text(text, encoding="utf-8")
+        _reset_log(run_dir / "metrics.jsonl", session.epoch)
+        return fit(session, run_dir, reporter, text)
+    except NetspecError as exc:
+        raise located(exc, checked) from None
+
+
+def _reset_log(path: Path, keep_epochs: int) -> None:
+    """Keep the rows of the epochs a resumed run already has; start fresh otherwise."""
+    rows = []
+    if keep_epochs and path.is_file():
+        rows = [line for line in path.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line).get("epoch", 0) <= keep_epochs]
+    path.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+
+
+def evaluate_checkpoint(path: str | Path, checkpoint: str | Path, overrides: Iterable[str] = (),
+                        split: str = "val", device: Optional[str] = None) -> dict[str, Any]:
+    """Loss and metrics of ``split`` (train, val or test) with the checkpoint's weights."""
+    from ..errors import DataError
+
+    checked = check(path, list(overrides))
+    try:
+        ckpt = load_checkpoint(checkpoint)
+        session = build_session(checked, device=device, preprocess=ckpt.get("preprocess"))
+        _load_weights(session, ckpt)
+        if split not in session.data.loaders or session.data.size(split) == 0:
+            raise DataError(f"the data has no {split!r} split (or it is empty)", path=("data", "split"),
+                            hint="set data.split.test (e.g. 0.1) to hold out a test split")
+        return evaluate_split(session, split)
+    except NetspecError as exc:
+        raise located(exc, checked) from None
+
+
+def _load_weights(session, ckpt: dict) -> None:
+    from ..errors import TrainError
+
+    for name, model in session.models.items():
+        try:
+            model.load_state_dict(ckpt["models"][name])
+        except (KeyError, RuntimeError) as exc:
+            raise TrainError(f"the checkpoint does not fit this spec's model {name!r}: {str(exc).splitlines()[0]}") from None

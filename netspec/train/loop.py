@@ -1,0 +1,176 @@
+"""The training loop: explicit, no callback framework.
+
+``fit(session, run_dir, reporter)`` runs epochs of ``program.train_step`` over the train batches,
+evaluates the validation split, logs one row per epoch to ``metrics.jsonl`` (``train.loss``,
+``val.loss``, ``val.<metric>``, ``lr``, ``epoch_time_s``, ``samples_per_s``), tracks the monitored
+metric (early stopping: patience, min_delta, restore best), and writes ``last.pt`` / ``best.pt``.
+The loss is summed on the device; ``.item()`` happens once per epoch.
+
+``reporter`` (optional) receives progress: ``start(total_epochs, batches_per_epoch, first_epoch)``,
+``batch(epoch, index, samples)`` and ``epoch(row)``; the CLI renders it, the library never prints.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from ..errors import TrainError
+from ..spec.plan import monitor_mode
+from .checkpoint import new_checkpoint, save_checkpoint
+from .runtime import rng_state
+
+
+@dataclass
+class RunResult:
+    run_dir: Optional[str]
+    epochs: int  # completed epochs
+    best_epoch: Optional[int]
+    stopped_epoch: Optional[int]  # set when early stopping ended the run
+    train_time_s: float
+    metrics: dict[str, Any]  # the final (best when restored) epoch's row
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def evaluate_split(session, split: str) -> dict[str, Any]:
+    """Loss and metrics of one split with the current weights, keyed ``<split>.<name>``."""
+    loader = session.data.loaders.get(split)
+    if loader is None or loader.num_samples == 0:
+        return {}
+    program = session.program
+    for m in session.models.values():
+        m.eval()
+    total = torch.zeros((), device=session.device)
+    n = 0
+    for batch in loader.epoch():
+        size = next(iter(batch.values())).shape[0]
+        total += program.eval_step(batch, session.precision.autocast).float() * size
+        n += size
+    row = {f"{split}.loss": float(total / n)}
+    row.update({f"{split}.{k}": v for k, v in program.metrics["eval"].compute().items()})
+    return row
+
+
+class Tracker:
+    """Best value of the monitored metric and epochs without improvement."""
+
+    def __init__(self, monitor: str, mode: str, min_delta: float, state: dict) -> None:
+        self.monitor, self.mode, self.min_delta = monitor, monitor_mode(monitor, mode), min_delta
+        self.best = state.get("best")
+        self.best_epoch = state.get("best_epoch")
+        self.bad_epochs = state.get("bad_epochs", 0)
+
+    def update(self, row: dict[str, Any], epoch: int) -> bool:
+        value = row.get(self.monitor)
+        if not isinstance(value, float):
+            return False
+        better = self.best is None or (value < self.best - self.min_delta if self.mode == "min" else value > self.best + self.min_delta)
+        if better:
+            self.best, self.best_epoch, self.bad_epochs = value, epoch, 0
+        else:
+            self.bad_epochs += 1
+        return better
+
+    def state(self) -> dict[str, Any]:
+        return {"monitor": self.monitor, "mode": self.mode, "best": self.best, "best_epoch": self.best_epoch,
+                "bad_epochs": self.bad_epochs}
+
+
+def _checkpoint(session, spec_text: str, row: dict) -> dict:
+    u = session.updater
+    return new_checkpoint(
+        spec_text, session.checked.loaded.file,
+        models={k: m.state_dict() for k, m in session.models.items()},
+        optimizers={k: s.optimizer.state_dict() for k, s in u.slots.items()},
+        schedules={k: s.schedule.state_dict() for k, s in u.slots.items()},
+        scaler=u.scaler.state_dict() if u.scaler is not None else None,
+        epoch=session.epoch, step=next(iter(u.slots.values())).steps, rng=rng_state(session.generator),
+        preprocess=session.data.preprocessor.state_dict(), metrics=row, tracker=session.tracker)
+
+
+def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text: str = "") -> RunResult:
+    train, program, data = session.train, session.program, session.data
+    es = train.early_stopping
+    tracker = Tracker(es.monitor if es else session.plan.monitor, es.mode if es else "auto",
+                      es.min_delta if es else 0.0, session.tracker)
+    best_state = None
+    if session.resumed_from is not None and run_dir is not None and (run_dir / "best.pt").is_file() and es and es.restore_best:
+        best_state = torch.load(run_dir / "best.pt", map_location=session.device, weights_only=True)["models"]
+    loader, gen, augment = data.loaders["train"], session.generator, data.augment
+    history: list[dict[str, Any]] = []
+    stopped = None
+    if reporter is not None:
+        reporter.start(train.epochs, len(loader), session.epoch + 1)
+    t0 = time.perf_counter()
+    for epoch in range(session.epoch + 1, train.epochs + 1):
+        for u in train.unfreeze:
+            if u.epoch == epoch:
+                from .regularize import set_trainable
+
+                for m in session.models.values():
+                    set_trainable(m, u.nodes, True)
+        te = time.perf_counter()
+        for m in session.models.values():
+            m.train()
+        total = torch.zeros((), device=session.device)
+        n = 0
+        for i, batch in enumerate(loader.epoch(gen)):
+            if augment:
+                batch = augment(batch, gen)
+            size = next(iter(batch.values())).shape[0]
+            total += program.train_step(batch, session.updater).float() * size
+            n += size
+            if reporter is not None:
+                reporter.batch(epoch, i, size)
+        session.updater.flush()
+        row: dict[str, Any] = {"epoch": epoch, "train.loss": float(total / max(n, 1))}
+        if not torch.isfinite(torch.tensor(row["train.loss"])):
+            raise TrainError(f"the training loss is {row['train.loss']} at epoch {epoch}", path=("train", "optimizer", "lr"),
+                             hint="lower the learning rate, add gradient clipping, or check the data for NaN/inf")
+        if "train" in program.metrics:
+            row.update({f"train.{k}": v for k, v in program.metrics["train"].compute().items()})
+        row.update(evaluate_split(session, "val"))
+        row["lr"] = next(iter(session.updater.slots.values())).schedule.lr()
+        for slot in session.updater.slots.values():
+            slot.schedule.step_epoch(row)
+        improved = tracker.update(row, epoch)
+        session.epoch, session.tracker = epoch, tracker.state()
+        row["epoch_time_s"] = time.perf_counter() - te
+        row["samples_per_s"] = n / max(row["epoch_time_s"], 1e-9)
+        history.append(row)
+        if improved and es is not None and es.restore_best:
+            best_state = {k: copy.deepcopy(m.state_dict()) for k, m in session.models.items()}
+        stop = es is not None and tracker.bad_epochs >= es.patience
+        if run_dir is not None:
+            _write(session, run_dir, spec_text, row, improved, epoch == train.epochs or stop)
+        if reporter is not None:
+            reporter.epoch(row)
+        if stop:
+            stopped = epoch
+            break
+    train_time = time.perf_counter() - t0
+    final = history[-1] if history else dict((session.resumed_from or {}).get("metrics") or {})
+    if best_state is not None and tracker.best_epoch is not None:
+        for k, m in session.models.items():
+            m.load_state_dict(best_state[k])
+        final = next((r for r in history if r["epoch"] == tracker.best_epoch), final)
+        final = {**final, **evaluate_split(session, "val")}
+    return RunResult(str(run_dir) if run_dir else None, session.epoch, tracker.best_epoch, stopped, train_time, final, history)
+
+
+def _write(session, run_dir: Path, spec_text: str, row: dict, improved: bool, last_epoch: bool) -> None:
+    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(row) + "\n")
+    every = session.train.checkpoint.every
+    ckpt = None
+    if row["epoch"] % every == 0 or last_epoch:
+        ckpt = _checkpoint(session, spec_text, row)
+        save_checkpoint(ckpt, run_dir / "last.pt")
+    if improved and session.train.checkpoint.best:
+        save_checkpoint(ckpt or _checkpoint(session, spec_text, row), run_dir / "best.pt")

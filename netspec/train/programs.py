@@ -1,0 +1,92 @@
+"""Programs: what one training step does with the spec's model(s), loss(es) and optimizer(s).
+
+The Program interface (small on purpose; the loop, data, precision, clipping, schedules,
+checkpoints and early stopping are shared and live elsewhere)::
+
+    class Program:
+        name: str                                  # the spec's train.program.type
+        models: dict[str, nn.Module]               # every trainable model, by spec model name
+        def train_step(self, batch, updater) -> Tensor   # one batch; calls updater.update(name, loss)
+                                                          # per model; returns the detached loss
+        def eval_step(self, batch) -> Tensor       # loss of one batch (no grad); updates eval metrics
+        def outputs(self, batch) -> dict[str, Tensor]    # model outputs by name (predict)
+        metrics: dict[str, MetricSet]              # "train" / "eval" metric accumulators
+
+A multi-model program (autoencoder with separate optimizers, GAN, contrastive, seq2seq) holds
+several models and calls ``updater.update`` once per model it steps. Register a new program in
+``PROGRAMS``; ``train.program: {type: NAME}`` selects it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Optional
+
+import torch
+from torch import nn
+
+from .losses import build_loss
+from .metrics import MetricSet
+
+Batch = dict[str, torch.Tensor]
+
+
+class Supervised:
+    """One model: forward the bound input fields, sum the weighted losses, one optimizer step."""
+
+    name = "supervised"
+
+    def __init__(self, model: nn.Module, plan: Any, inputs: dict[str, str], device: torch.device,
+                 class_weights: Optional[torch.Tensor] = None, threshold: float = 0.5, train_metrics: bool = False) -> None:
+        self.model = model
+        self.models = {"model": model}
+        self.fields = [inputs[name] for name in model.input_names]
+        self.output_names = list(model.output_names)
+        recon_field = inputs[model.input_names[0]]
+        self.terms: list[tuple[float, tuple[str, ...], str, Callable]] = []
+        for b in plan.losses:
+            fn = build_loss(b.spec, plan.mode, class_weights)
+            if hasattr(fn, "to"):
+                fn = fn.to(device)
+            self.terms.append((b.spec.weight, b.outputs, b.target or recon_field, fn))
+        first = plan.losses[0]
+        self.metric_output, self.metric_target = first.outputs[0], first.target or recon_field
+        probabilities = first.spec.type == "bce"
+        ignore = getattr(first.spec, "ignore_index", None) if plan.mode == "language_model" else None
+        make = lambda: MetricSet(plan.metrics, plan, device, threshold, probabilities, ignore)  # noqa: E731
+        self.metrics = {"eval": make(), **({"train": make()} if train_metrics else {})}
+
+    def outputs(self, batch: Batch) -> dict[str, torch.Tensor]:
+        out = self.model(*[batch[f] for f in self.fields])
+        if len(self.output_names) == 1:
+            return {self.output_names[0]: out}
+        return dict(zip(self.output_names, out))
+
+    def loss(self, outs: dict[str, torch.Tensor], batch: Batch) -> torch.Tensor:
+        total = None
+        for weight, names, target, fn in self.terms:
+            value = fn(tuple(outs[n] for n in names), batch[target])
+            value = value * weight if weight != 1.0 else value
+            total = value if total is None else total + value
+        return total  # type: ignore[return-value]
+
+    def train_step(self, batch: Batch, updater: Any) -> torch.Tensor:
+        with updater.autocast():
+            outs = self.outputs(batch)
+            loss = self.loss(outs, batch)
+        updater.update("model", loss)
+        if "train" in self.metrics:
+            self.metrics["train"].update(outs[self.metric_output], batch[self.metric_target])
+        return loss.detach()
+
+    @torch.no_grad()
+    def eval_step(self, batch: Batch, autocast: Any = None) -> torch.Tensor:
+        import contextlib
+
+        with autocast() if autocast is not None else contextlib.nullcontext():
+            outs = self.outputs(batch)
+            loss = self.loss(outs, batch)
+        self.metrics["eval"].update(outs[self.metric_output], batch[self.metric_target])
+        return loss
+
+
+PROGRAMS = {"supervised": Supervised}

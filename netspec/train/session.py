@@ -1,0 +1,134 @@
+"""Everything a run needs, built from a checked spec: device, data, model, program, optimizer,
+schedule, updater, data-order generator, and (when resuming) the saved state put back.
+
+``build_session(checked, epochs=, device=, resume=)`` is the one constructor; the loop
+(``netspec.train.loop.fit``) and ``evaluate`` work on the Session it returns.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from ..check import Checked
+from ..compiler import compile_model
+from ..data import DataBundle, make_loaders, prepare_data
+from ..errors import SpecErrors, TrainError, raise_all
+from ..spec.plan import TrainPlan, plan_training
+from ..spec.train import Adam, TrainSpec
+from .optim import build_optimizer
+from .programs import PROGRAMS
+from .regularize import clip_fn, load_pretrained, max_norm_fn, penalty_fn, set_trainable
+from .runtime import Precision, pick_device, seed_everything, set_rng_state
+from .schedules import Schedule
+from .step import Slot, Updater
+
+
+@dataclass
+class Session:
+    checked: Checked
+    train: TrainSpec
+    plan: TrainPlan
+    base: Path
+    device: torch.device
+    precision: Precision
+    data: DataBundle
+    models: dict[str, torch.nn.Module]
+    program: Any
+    updater: Updater
+    generator: torch.Generator
+    epoch: int = 0  # completed epochs
+    tracker: dict[str, Any] = field(default_factory=dict)
+    resumed_from: Optional[dict] = None
+
+    @property
+    def spec(self):
+        return self.checked.spec
+
+
+def resolve_plan(checked: Checked) -> TrainPlan:
+    spec = checked.spec
+    src = spec.data.source if spec.data is not None else None
+    matrix = isinstance(getattr(src, "target", None), list) and len(src.target) > 1
+    errors: list = []
+    plan = plan_training(spec, checked.graphs, errors, [], target_matrix=matrix)
+    raise_all(errors)
+    if plan is None:
+        raise TrainError("the spec has no model to train")
+    return plan
+
+
+def build_session(checked: Checked, epochs: Optional[int] = None, device: Optional[str] = None,
+                  resume: Optional[dict] = None, preprocess: Optional[dict] = None) -> Session:
+    """Build a run; ``resume`` is a checkpoint to continue, ``preprocess`` a saved preprocessing state
+    to apply instead of fitting one (evaluate/predict)."""
+    spec = checked.spec
+    if len(checked.graphs) != 1:
+        raise TrainError("the supervised program trains one model; this spec has several", path=("models",),
+                         hint="multi-model programs (gan, autoencoder, ...) are selected with train.program")
+    train = (spec.train or TrainSpec()).model_copy(update={k: v for k, v in (("epochs", epochs), ("device", device)) if v})
+    plan = resolve_plan(checked)
+    seed_everything(train.seed, train.deterministic)
+    dev = pick_device(train.device)
+    precision = Precision(train.precision, dev)
+    base = Path(checked.loaded.file).resolve().parent
+    graph = checked.graph
+    bundle = prepare_data(spec, plan, graph, base, state=resume.get("preprocess") if resume else preprocess)
+    make_loaders(bundle, spec.data, dev, train.batch_size, train.eval_batch_size or 4 * train.batch_size)
+    model = compile_model(graph, seed=train.seed).to(dev)
+    if train.pretrained is not None and resume is None:
+        load_pretrained(train.pretrained, model, base)
+    if train.freeze:
+        set_trainable(model, train.freeze, False)
+    weights = torch.tensor(bundle.class_weights, dtype=torch.float32, device=dev) if bundle.class_weights is not None else None
+    threshold = getattr(train.task, "threshold", 0.5)
+    forward_model = torch.compile(model) if train.compile else model
+    program = PROGRAMS[train.program.type](forward_model, plan, bundle.inputs, dev, weights, threshold, train.train_metrics)
+    program.models = {"model": model}
+    opt_spec = train.optimizer or (train.optimizers or {}).get("model") or Adam(type="adam")
+    optimizer = build_optimizer(opt_spec, model)
+    steps = math.ceil(len(bundle.loaders["train"]) / train.accumulate)
+    schedule = Schedule(train.schedule, optimizer, train.epochs, max(steps, 1))
+    slot = Slot(model, optimizer, schedule, penalty_fn(train.regularization, model), clip_fn(train.grad_clip, model),
+                max_norm_fn(train.regularization.max_norm, model))
+    updater = Updater({"model": slot}, precision, train.accumulate)
+    gen_device = dev if bundle.loaders["train"].__class__.__name__ == "DeviceBatches" and dev.type == "cuda" else torch.device("cpu")
+    gen = torch.Generator(device=gen_device).manual_seed(train.seed)
+    session = Session(checked, train, plan, base, dev, precision, bundle, {"model": model}, program, updater, gen)
+    if resume is not None:
+        restore(session, resume)
+    return session
+
+
+def restore(session: Session, ckpt: dict) -> None:
+    """Put a checkpoint's state back: weights, optimizer, schedule, scaler, counters, RNG states."""
+    for name, model in session.models.items():
+        try:
+            model.load_state_dict(ckpt["models"][name])
+        except (KeyError, RuntimeError) as exc:
+            raise TrainError(f"the checkpoint does not fit this spec's model {name!r}: {str(exc).splitlines()[0]}",
+                             hint="resume with the spec the run was started with") from None
+        slot = session.updater.slots[name]
+        slot.optimizer.load_state_dict(ckpt["optimizers"][name])
+        slot.schedule.load_state_dict(ckpt["schedules"][name])
+        slot.steps = ckpt.get("step", 0)
+    if session.updater.scaler is not None and ckpt.get("scaler"):
+        session.updater.scaler.load_state_dict(ckpt["scaler"])
+    session.epoch = ckpt["epoch"]
+    session.tracker = dict(ckpt.get("tracker") or {})
+    set_rng_state(ckpt["rng"], session.generator)
+    session.resumed_from = ckpt
+
+
+def located(exc: Exception, checked: Checked) -> Exception:
+    """Attach the spec's source map so the CLI can show file:line:col."""
+    if getattr(exc, "source", None) is None:
+        exc.source = checked.loaded.source  # type: ignore[attr-defined]
+    if isinstance(exc, SpecErrors):
+        for e in exc.errors:
+            e.source = e.source or checked.loaded.source
+    return exc

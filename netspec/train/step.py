@@ -1,0 +1,79 @@
+"""The shared update machinery every program uses: ``Updater.update(name, loss)``.
+
+A program computes a loss for a model and hands it here; the updater adds the L1/L2 penalty,
+scales for fp16, accumulates gradients over ``accumulate`` micro-batches, then unscales, clips
+(norm / value / AGC), steps the optimizer, zeroes the gradients, applies max-norm constraints and
+advances the lr schedule. One ``Slot`` per model holds its optimizer, schedule and hooks, so
+multi-model programs (GANs: generator and discriminator) step each model on their own terms.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+import torch
+
+from .runtime import Precision
+from .schedules import Schedule
+
+
+@dataclass
+class Slot:
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: Schedule
+    penalty: Optional[Callable[[], torch.Tensor]] = None
+    clip: Optional[Callable[[], object]] = None
+    constrain: Optional[Callable[[], None]] = None
+    micro: int = 0  # micro-batches accumulated since the last optimizer step
+    steps: int = 0  # optimizer steps taken
+
+
+class Updater:
+    def __init__(self, slots: dict[str, Slot], precision: Precision, accumulate: int = 1) -> None:
+        self.slots, self.precision, self.accumulate = slots, precision, accumulate
+        self.scaler = precision.scaler
+
+    def autocast(self):
+        return self.precision.autocast()
+
+    def update(self, name: str, loss: torch.Tensor) -> None:
+        """Backward ``loss`` for model ``name``; step its optimizer every ``accumulate`` calls."""
+        slot = self.slots[name]
+        if slot.penalty is not None:
+            loss = loss + slot.penalty()
+        if self.accumulate > 1:
+            loss = loss / self.accumulate
+        if self.scaler is not None:
+            self.scaler.scale(loss).backward()
+        else:
+            loss.backward()
+        slot.micro += 1
+        if slot.micro >= self.accumulate:
+            self.step(name)
+
+    def step(self, name: str) -> None:
+        """Take the optimizer step now (also used to flush a partial accumulation at epoch end)."""
+        slot = self.slots[name]
+        if slot.micro == 0:
+            return
+        if slot.clip is not None:
+            if self.scaler is not None:
+                self.scaler.unscale_(slot.optimizer)
+            slot.clip()
+        if self.scaler is not None:
+            self.scaler.step(slot.optimizer)
+            self.scaler.update()
+        else:
+            slot.optimizer.step()
+        slot.optimizer.zero_grad(set_to_none=True)
+        if slot.constrain is not None:
+            slot.constrain()
+        slot.schedule.step_batch()
+        slot.micro = 0
+        slot.steps += 1
+
+    def flush(self) -> None:
+        for name in self.slots:
+            self.step(name)
