@@ -82,8 +82,9 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     model = compile_model(graph, seed=train.seed).to(dev)
     if train.pretrained is not None and resume is None:
         load_pretrained(train.pretrained, model, base)
-    if train.freeze:
-        set_trainable(model, train.freeze, False)
+    if train.freeze and set_trainable(model, train.freeze, False) == 0:
+        raise TrainError("freeze matches no parameter", path=("train", "freeze"),
+                         hint="globs match node names (hidden1, layer1.*) or parameter names (hidden1.weight)")
     weights = torch.tensor(bundle.class_weights, dtype=torch.float32, device=dev) if bundle.class_weights is not None else None
     threshold = getattr(train.task, "threshold", 0.5)
     forward_model = torch.compile(model) if train.compile else model

@@ -41,6 +41,8 @@ class Updater:
     def update(self, name: str, loss: torch.Tensor) -> None:
         """Backward ``loss`` for model ``name``; step its optimizer every ``accumulate`` calls."""
         slot = self.slots[name]
+        if not loss.requires_grad:  # everything frozen (until an unfreeze epoch)
+            return
         if slot.penalty is not None:
             loss = loss + slot.penalty()
         if self.accumulate > 1:
