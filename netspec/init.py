@@ -10,8 +10,6 @@ Lookup order for a parameter: the node's own globs, then the model's defaults fo
 layer type; if neither matches, a bias is zeroed and anything else keeps PyTorch's default.
 """
 
-from __future__ import annotations
-
 import math
 from typing import TYPE_CHECKING, Literal, Union
 

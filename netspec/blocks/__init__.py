@@ -5,8 +5,6 @@ own block of the same name wins. Libraries load lazily, only when a spec names a
 neither a layer nor one of its own blocks, so validating a spec without them costs nothing.
 """
 
-from __future__ import annotations
-
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator, Literal, Mapping, Optional

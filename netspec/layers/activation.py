@@ -1,8 +1,6 @@
 """Activation functions: shape-preserving, usable as layers (`- relu`) or as the `activation:`
 option of linear and convolution layers."""
 
-from __future__ import annotations
-
 from typing import ClassVar, Literal, Sequence
 
 from pydantic import Field

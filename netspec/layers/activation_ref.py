@@ -1,8 +1,6 @@
 """The ``activation:`` option of linear and convolution layers: an activation layer by name
 (``relu``) or with parameters (``{leaky_relu: {negative_slope: 0.2}}``)."""
 
-from __future__ import annotations
-
 from difflib import get_close_matches
 from typing import Any
 

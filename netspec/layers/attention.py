@@ -6,8 +6,6 @@ Key padding: with ``key_padding: lengths`` the last input is int64 lengths, shap
 True at padding (PyTorch's ``key_padding_mask`` convention).
 """
 
-from __future__ import annotations
-
 from typing import Literal, Optional, Sequence
 
 from pydantic import Field

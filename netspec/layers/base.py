@@ -14,8 +14,6 @@ Shapes are per sample (the batch is implicit). ``dim``-like parameters follow Py
 is dim 0, and negative dims count from the end.
 """
 
-from __future__ import annotations
-
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 

@@ -5,8 +5,6 @@
 over `groups` (netspec/blocks/conv.yaml).
 """
 
-from __future__ import annotations
-
 import math
 from typing import Annotated, ClassVar, Literal, Sequence, Union
 

@@ -1,8 +1,6 @@
 """Transposed convolutions (a.k.a. fractionally strided convolutions, "deconvolutions"): learned
 upsampling in DCGAN generators, FCN and U-Net decoders."""
 
-from __future__ import annotations
-
 import math
 from typing import Annotated, ClassVar, Sequence, Union
 

@@ -1,7 +1,5 @@
 """Fully connected layers."""
 
-from __future__ import annotations
-
 from typing import Sequence
 
 from pydantic import Field, model_validator

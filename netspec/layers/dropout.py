@@ -3,8 +3,6 @@
 DropConnect (dropping weights rather than activations) is the `dropconnect` option of `linear`.
 """
 
-from __future__ import annotations
-
 from typing import ClassVar
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """Lookup tables from integer ids to vectors."""
 
-from __future__ import annotations
-
 from typing import Optional
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """Layers that join several inputs (add, multiply, concat) or split one into several outputs."""
 
-from __future__ import annotations
-
 from typing import ClassVar, Sequence, Union
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """Normalization layers."""
 
-from __future__ import annotations
-
 import math
 from typing import ClassVar, Sequence
 

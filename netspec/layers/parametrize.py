@@ -8,8 +8,6 @@ value, estimated by one power iteration per training step (Miyato et al., 2018).
 and an initializer given for ``weight`` initializes the reparametrized weight.
 """
 
-from __future__ import annotations
-
 from typing import TYPE_CHECKING, Any
 
 from pydantic import Field

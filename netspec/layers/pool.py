@@ -1,7 +1,5 @@
 """Pooling: fixed windows, adaptive output sizes, and global pooling."""
 
-from __future__ import annotations
-
 import math
 from typing import Annotated, ClassVar, Optional, Sequence, Union
 

@@ -1,7 +1,5 @@
 """Position information for attention models, added to a sequence of vectors."""
 
-from __future__ import annotations
-
 from typing import Literal, Optional, Sequence
 
 from pydantic import Field, model_validator

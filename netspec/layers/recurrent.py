@@ -14,8 +14,6 @@ skipped with packed sequences and come out as zeros). Without lengths no packing
 keeps the plain path exportable to ONNX.
 """
 
-from __future__ import annotations
-
 from typing import ClassVar, Literal, Sequence, Union
 
 from pydantic import Field, field_validator, model_validator

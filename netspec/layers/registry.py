@@ -5,8 +5,6 @@ registry-wide tests) derives from this table. Plugins add to it only when the us
 explicitly (``--plugin MODULE``); a spec naming an unknown layer never triggers an import.
 """
 
-from __future__ import annotations
-
 import importlib
 from typing import TypeVar
 

@@ -1,7 +1,5 @@
 """Layers that only rearrange a tensor: flatten, reshape, permute."""
 
-from __future__ import annotations
-
 import math
 
 from pydantic import Field

@@ -1,7 +1,5 @@
 """The skip path of a residual block."""
 
-from __future__ import annotations
-
 from typing import Sequence
 
 from pydantic import Field

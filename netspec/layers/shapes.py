@@ -5,8 +5,6 @@ expression derived from one (``"seq*64"``). Rules that cannot say anything about
 dimension keep it symbolic instead of guessing.
 """
 
-from __future__ import annotations
-
 import math
 from typing import Sequence, Union
 

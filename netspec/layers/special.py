@@ -1,7 +1,5 @@
 """Special-purpose layers: radial basis units, graph convolution, the VAE reparameterization."""
 
-from __future__ import annotations
-
 from typing import Sequence
 
 from pydantic import Field

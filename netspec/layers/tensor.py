@@ -2,8 +2,6 @@
 unsqueeze, transpose. ``dim`` follows PyTorch: the batch is dim 0, per-sample dims start at 1,
 negative dims count from the end."""
 
-from __future__ import annotations
-
 import math
 from typing import ClassVar, Optional, Sequence, Union
 

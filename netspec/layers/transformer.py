@@ -6,8 +6,6 @@ feature size (inferred). A decoder-only model (GPT) is a stack of encoder layers
 ``causal: true``.
 """
 
-from __future__ import annotations
-
 import math
 from typing import ClassVar, Sequence
 

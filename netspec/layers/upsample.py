@@ -1,7 +1,5 @@
 """Fixed (parameter-free) upsampling: interpolation and sub-pixel rearrangement."""
 
-from __future__ import annotations
-
 import math
 from typing import Literal, Optional, Sequence, Union
 

@@ -1,7 +1,5 @@
 """Shared pydantic building blocks: strict models and ``type:``-tagged choices."""
 
-from __future__ import annotations
-
 from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field

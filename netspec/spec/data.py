@@ -22,8 +22,6 @@ reconstruction task uses the input itself). The training loop checks each bound 
 per-sample shape against the spec's input shape and reports a located DataError on mismatch.
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal, Optional, TypeVar, Union
 
 from pydantic import BeforeValidator, Field, model_validator

@@ -1,7 +1,5 @@
 """The spec document: the top-level keys of a netspec YAML file."""
 
-from __future__ import annotations
-
 from typing import Literal, Optional, Union
 
 from pydantic import Field, model_validator

@@ -5,8 +5,6 @@ Layer items stay raw data here (a bare name, or a mapping with one layer-type ke
 ``${arg}`` references inside blocks can be substituted first.
 """
 
-from __future__ import annotations
-
 import re
 from typing import Annotated, Any, Literal, Optional, Union
 

@@ -8,8 +8,6 @@ Multi-model programs name one optimizer per model in ``optimizers: {model_name: 
 Defaults follow the course (adam 1e-3, batch 32, early stopping on val.loss).
 """
 
-from __future__ import annotations
-
 from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field, model_validator
