@@ -45,6 +45,8 @@ def same_length(a: Dim, b: Dim, what: str) -> None:
 class _KeyPadding(Layer):
     """Layers whose last input may be a key padding input."""
 
+    input_dtypes = (FLOAT, LONG, BOOL)  # for the docs; input_dtypes_for gives each input's own
+
     key_padding: Padding = Field("none", description=PADDING)
 
     @property

@@ -35,6 +35,7 @@ class RecurrentLayer(Layer):
 
     family = "recurrent"
     arity = (1, 4)
+    input_dtypes = (FLOAT, LONG)  # for the docs; input_dtypes_for gives each input's own
     gates: ClassVar[int]
     states: ClassVar[int] = 1  # h, or h and c for an LSTM
     module: ClassVar[str]
@@ -164,7 +165,9 @@ _BAD = (((8,),), ((4, 5, 6),))
 class RNN(RecurrentLayer):
     """(L, F) → (L, H·dirs) | (H·dirs,) | h: an Elman RNN, hₜ = act(W_ih xₜ + b_ih + W_hh hₜ₋₁ + b_hh).
 
-    `returns` picks the sequence, the last valid step or the final state (see the family notes).
+    `returns` picks the sequence, the last valid step or the final state `h`. Optional inputs
+    after the sequence: the initial state (`initial_state: true`), then int64 lengths, shape ()
+    (`lengths: true`; padded steps are skipped and come out as zeros).
     """
 
     tag, gates, module = "rnn", 1, "RNN"
@@ -187,6 +190,8 @@ class LSTM(RecurrentLayer):
     """(L, F) → (L, H·dirs) | (H·dirs,) | h, c: a long short-term memory layer (input, forget, cell, output gates).
 
     `returns` picks the sequence, the last valid step or the final state h and c (outputs `h`, `c`).
+    Optional inputs after the sequence: h0 and c0 (`initial_state: true`), then int64 lengths,
+    shape () (`lengths: true`; padded steps are skipped and come out as zeros).
     """
 
     tag, gates, states, module = "lstm", 4, 2, "LSTM"
@@ -206,7 +211,9 @@ class LSTM(RecurrentLayer):
 class GRU(RecurrentLayer):
     """(L, F) → (L, H·dirs) | (H·dirs,) | h: a gated recurrent unit layer (reset and update gates).
 
-    `returns` picks the sequence, the last valid step or the final state (see the family notes).
+    `returns` picks the sequence, the last valid step or the final state `h`. Optional inputs
+    after the sequence: the initial state (`initial_state: true`), then int64 lengths, shape ()
+    (`lengths: true`; padded steps are skipped and come out as zeros).
     """
 
     tag, gates, module = "gru", 3, "GRU"

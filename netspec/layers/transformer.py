@@ -28,6 +28,7 @@ class TransformerLayer(Layer):
     """Shared parameters and rules of the encoder and decoder layers."""
 
     family = "attention"
+    input_dtypes = (FLOAT, LONG, BOOL)  # for the docs; input_dtypes_for gives each input's own
     sequences: ClassVar[int]  # sequence inputs before the padding input
     attentions: ClassVar[int]
     norms: ClassVar[int]
