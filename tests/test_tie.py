@@ -190,3 +190,16 @@ def test_declared_parameter_shapes_match_torch(tag, i):
     module = layer.build(*ex.inputs)
     real = {n: tuple(p.shape) for n, p in module.named_parameters() if not n.startswith("activation.")}
     assert layer.param_shapes(*ex.inputs) == real
+
+
+def test_a_node_used_only_through_a_tie_is_not_reported_unreachable(write_spec):
+    layers = """\
+      layers:
+        - {name: table, embedding: {num_embeddings: 50, embedding_dim: 6}, inputs: [tokens]}
+        - {name: other, embedding: {num_embeddings: 50, embedding_dim: 6}, inputs: [tokens], tie: {weight: table}}
+      outputs: [other]
+    """
+    checked = lm(write_spec, layers)
+    assert checked.warnings == []
+    model = compile_model(checked.graph)
+    assert model.other.weight is model.table.weight and checked.graph.params == 300

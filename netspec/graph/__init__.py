@@ -208,6 +208,10 @@ def unreachable(graph: Graph) -> list[NetspecError]:
                 stack.append(v[1])
         if node and node.share and node.share not in live:
             live.add(node.share)
+        for owner in node.tie.values() if node else ():
+            if owner not in live:  # a node whose weights a live node uses is live too
+                live.add(owner)
+                stack.append(owner)
     out = []
     for n in graph.nodes:
         if n.name not in live:
