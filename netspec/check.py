@@ -49,13 +49,14 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
             spec = validate(pruned, smap)
         except SpecErrors:
             _raise(errors, smap)
+    before = len(errors)
     try:
         graphs = build_graphs(spec, pruned, warnings, source=smap)
     except SpecErrors as exc:
         errors += exc.errors
     except NetspecError as exc:
         errors.append(exc)
-    if not errors and (spec.train is not None or spec.data is not None) and len(graphs) == 1:
+    if len(errors) == before and (spec.train is not None or spec.data is not None) and len(graphs) == 1:
         from .spec.plan import plan_training
 
         plan_training(spec, graphs, errors, warnings)  # task defaults and cross-section rules

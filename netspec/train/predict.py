@@ -37,8 +37,9 @@ def read_input(file: Path, source: Any, input_shape: tuple) -> Table:
     if suffix == ".csv":
         cfg = source if isinstance(source, ds.Csv) else ds.Csv(type="csv", path=str(file))
         cols = read_columns(cfg, file, INPUT)
-        target = cfg.target if isinstance(cfg.target, str) and cfg.target in cols else None
-        spec = cfg.model_copy(update={"target": target, "classes": None})
+        targets = [cfg.target] if isinstance(cfg.target, str) else list(cfg.target or [])
+        features = cfg.features or [c for c in cols if c not in targets]  # a target column, if present, is ignored
+        spec = cfg.model_copy(update={"target": None, "features": features, "classes": None})
         return tabular(spec, file, classify=False, path=INPUT)
     if suffix in (".npz", ".npy"):
         if suffix == ".npy":
