@@ -95,6 +95,7 @@ def test_forward_pass_matches_the_summary(name):
     """Compiles on CPU, runs a forward pass, and every node's real output shape equals the shape
     inference states at the spec's (small) dims; the outputs equal the summary's symbolic shapes."""
     checked = check(SPECS / f"{name}.yaml", SMALL[name])
+    assert not checked.warnings, [str(w) for w in checked.warnings]
     for graph in checked.graphs.values():
         symbolic = {k: t.shape for k, t in graph.output_types().items()}
         infer(graph, concrete_inputs(graph), None, record="types")  # the shapes at these dims
