@@ -19,23 +19,24 @@ def _classification(m: Any, mode: str, k: int, threshold: float, ignore: int | N
     from torchmetrics.segmentation import DiceScore
 
     avg = m.average or ("micro" if m.type == "accuracy" else "macro")
+    fast = {"validate_args": False}  # inputs come from our own model and data checks; skip per-batch validation
     if mode == "binary":
         ctor = {"accuracy": C.BinaryAccuracy, "precision": C.BinaryPrecision, "recall": C.BinaryRecall,
                 "f1": C.BinaryF1Score, "iou": C.BinaryJaccardIndex, "dice": C.BinaryF1Score}.get(m.type)
         if m.type == "auroc":
-            return C.BinaryAUROC()
+            return C.BinaryAUROC(**fast)
         if m.type == "confusion_matrix":
-            return C.BinaryConfusionMatrix(threshold=threshold)
-        return ctor(threshold=threshold)
+            return C.BinaryConfusionMatrix(threshold=threshold, **fast)
+        return ctor(threshold=threshold, **fast)
     if mode == "multilabel":
         if m.type == "auroc":
-            return C.MultilabelAUROC(num_labels=k, average=avg)
+            return C.MultilabelAUROC(num_labels=k, average=avg, **fast)
         if m.type == "confusion_matrix":
-            return C.MultilabelConfusionMatrix(num_labels=k, threshold=threshold)
+            return C.MultilabelConfusionMatrix(num_labels=k, threshold=threshold, **fast)
         ctor = {"accuracy": C.MultilabelAccuracy, "precision": C.MultilabelPrecision, "recall": C.MultilabelRecall,
                 "f1": C.MultilabelF1Score, "iou": C.MultilabelJaccardIndex, "dice": C.MultilabelF1Score}[m.type]
-        return ctor(num_labels=k, threshold=threshold, average=avg)
-    kw = {"ignore_index": ignore} if ignore is not None else {}
+        return ctor(num_labels=k, threshold=threshold, average=avg, **fast)
+    kw = {"ignore_index": ignore, **fast} if ignore is not None else dict(fast)
     if m.type == "auroc":
         return C.MulticlassAUROC(num_classes=k, average=avg, **kw)
     if m.type == "confusion_matrix":
