@@ -143,3 +143,34 @@ def test_reserved_names_cover_nn_module_attributes():
     ours = {n for n in vars(GraphModule) if not n.startswith("_")} | {"input_names", "output_names", "graph_name"}
     assert public - RESERVED == set(), f"add to RESERVED: {sorted(public - RESERVED)}"
     assert ours - RESERVED == set(), f"add to RESERVED: {sorted(ours - RESERVED)}"
+
+
+def test_index_lists_every_layer_in_its_module():
+    from netspec.layers.index import MODULE_OF
+
+    layers = all_layers()
+    builtin = {tag: cls for tag, cls in layers.items() if cls.__module__.startswith("netspec.layers.")}
+    assert set(MODULE_OF) == set(builtin), "netspec/layers/index.py is out of date"
+    for tag, cls in builtin.items():
+        assert cls.__module__ == f"netspec.layers.{MODULE_OF[tag]}", tag
+    assert set(activation_tags_of(layers)) <= set(MODULE_OF) | set(layers)
+
+
+def activation_tags_of(layers):
+    from netspec.layers import activation_tags
+
+    tags = activation_tags()
+    assert tags == sorted(t for t, c in layers.items() if c.family == "activation")
+    return tags
+
+
+def test_validate_imports_only_the_families_a_spec_uses():
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom netspec.check import check\ncheck('specs/mlp.yaml')\n"
+            "print(sorted(m.rsplit('.', 1)[1] for m in sys.modules if m.startswith('netspec.layers.')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=__import__("conftest").ROOT)
+    loaded = eval(out.stdout.strip().splitlines()[-1])  # a printed list of module names
+    families = {m for m in loaded if m not in ("base", "registry", "index", "shapes", "activation_ref")}
+    assert families <= {"dense", "activation", "dropout", "parametrize"}, families

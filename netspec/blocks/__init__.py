@@ -25,7 +25,7 @@ class BlockLibrary(StrictModel):
 
     netspec: Literal[1]
     description: Optional[str] = None
-    blocks: dict[str, BlockDef] = Field(default_factory=dict)
+    blocks: dict[str, BlockDef] = Field(default={})
 
 
 @lru_cache(maxsize=1)

@@ -9,7 +9,7 @@ from typing import Any
 
 from ..diagnostics import did_you_mean, show
 from ..errors import NetspecError, SpecError, SpecPath, raise_all
-from ..layers import all_layers, get_layer
+from ..layers import get_layer, layer_tags
 from ..layers.shapes import fmt_shape
 from ..spec.document import Spec
 from ..source import SourceMap
@@ -77,7 +77,7 @@ def build_model(name: str, mdef: ModelDef, mpath: SpecPath, raw: dict, spec: Spe
     for tag in mdef.init:
         if get_layer(tag) is None:
             errors.append(SpecError(f"unknown layer type {tag!r} in init defaults", path=mpath + ("init", tag), at_key=True,
-                                    hint=did_you_mean(tag, all_layers()) or "keys of a model's init are layer types"))
+                                    hint=did_you_mean(tag, layer_tags()) or "keys of a model's init are layer types"))
     found: list[NetspecError] = []
     expander = Expander(blocks, mdef.init, found)
     table, last = expander.scope(mdef.layers, mpath + ("layers",), "", {n: ("input", n) for n in inputs}, Ctx())

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from ..diagnostics import did_you_mean, pydantic_errors, show
 from ..errors import NetspecError, SpecError, SpecErrors, SpecPath
-from ..layers import all_layers, get_layer
+from ..layers import get_layer, layer_tags
 from ..layers.base import Layer
 from ..spec.model import NODE_KEYS, BlockDef
 from .blocks import Bound, bind, relocate, substitute
@@ -306,7 +306,7 @@ class Expander:
                 hint = did_you_mean(key, NODE_KEYS) or f"besides the layer type, an item may have: {', '.join(NODE_KEYS)}"
                 self.report(SpecError(f"unknown key {key!r}", path=path + (key,), at_key=True, hint=hint), ctx)
             else:
-                hint = did_you_mean(key, list(all_layers()) + list(self.blocks)) or "see `netspec layers` for the layer types"
+                hint = did_you_mean(key, layer_tags() + list(self.blocks)) or "see `netspec layers` for the layer types"
                 self.report(SpecError(f"unknown layer type {key!r}", path=path + (key,), at_key=True, hint=hint), ctx)
         if unknown or not known:
             return item

@@ -1,14 +1,17 @@
 """The layer registry: tag -> Layer class. Registering a tag twice is an error, not a warning.
 
 Everything about layers (the schema's union, ``netspec layers``, the generated reference, the
-registry-wide tests) derives from this table. Plugins add to it only when the user enables them
-explicitly (``--plugin MODULE``); a spec naming an unknown layer never triggers an import.
+registry-wide tests) derives from this table. Built-in families are imported on first use through
+the explicit table in ``index.py`` (never by scanning the file system); plugins add to the table
+only when the user enables them explicitly (``--plugin MODULE``). A spec naming an unknown layer
+never triggers an import.
 """
 
 import importlib
 from typing import TypeVar
 
 from .base import Layer
+from .index import MODULE_OF, MODULES
 
 _LAYERS: dict[str, type[Layer]] = {}
 L = TypeVar("L", bound=type[Layer])
@@ -35,15 +38,28 @@ def register(cls: L) -> L:
 
 
 def get_layer(tag: str) -> type[Layer] | None:
-    return _LAYERS.get(tag)
+    cls = _LAYERS.get(tag)
+    if cls is None and isinstance(tag, str) and tag in MODULE_OF:
+        importlib.import_module(f"{__package__}.{MODULE_OF[tag]}")
+        cls = _LAYERS.get(tag)
+    return cls
 
 
 def all_layers() -> dict[str, type[Layer]]:
+    """Every layer type, built-in and plugin (imports every built-in family)."""
+    for module in MODULES:
+        importlib.import_module(f"{__package__}.{module}")
     return dict(sorted(_LAYERS.items()))
 
 
+def layer_tags() -> list[str]:
+    """The names of every layer type, without importing any family (for did-you-mean hints)."""
+    return sorted(set(MODULE_OF) | set(_LAYERS))
+
+
 def activation_tags() -> list[str]:
-    return sorted(t for t, c in _LAYERS.items() if c.family == "activation")
+    plugins = [t for t, c in _LAYERS.items() if c.family == "activation" and t not in MODULE_OF]
+    return sorted(set(MODULES["activation"]) | set(plugins))
 
 
 def load_plugin(module: str) -> None:

@@ -46,7 +46,7 @@ class _Tabular(StrictModel):
     path: str = Field(description="The file, relative to the spec file.")
     features: Optional[list[str]] = Field(None, description="Feature columns (default: every column but the targets).")
     target: Union[str, list[str], None] = Field(None, description="Target column(s); null for unlabelled data.")
-    categorical: list[str] = Field(default_factory=list, description="Columns one-hot encoded (categories from the train split).")
+    categorical: list[str] = Field(default=[], description="Columns one-hot encoded (categories from the train split).")
     classes: Optional[list[Union[str, int]]] = Field(None, description="Class labels in index order (default: sorted unique values of an integer or string target).")
 
 
@@ -65,8 +65,8 @@ class Arrays(StrictModel):
     """NumPy arrays: an .npz file (each key a field) or .npy files (field -> path)."""
     type: Literal["arrays"]
     path: Optional[str] = Field(None, description="An .npz file; every array in it becomes a field.")
-    files: dict[FieldName, str] = Field(default_factory=dict, description="field -> .npy file.")
-    rename: dict[str, FieldName] = Field(default_factory=dict, description="Array key -> field name (e.g. {x: features, y: target}).")
+    files: dict[FieldName, str] = Field(default={}, description="field -> .npy file.")
+    rename: dict[str, FieldName] = Field(default={}, description="Array key -> field name (e.g. {x: features, y: target}).")
 
     @model_validator(mode="after")
     def _one_of(self) -> "Arrays":
@@ -296,8 +296,8 @@ class DataSpec(StrictModel):
     source: Source
     split: Split = Field(default_factory=lambda: RatioSplit(type="ratio"))
     preprocess: Preprocess = Field(default_factory=Preprocess)
-    augment: list[Augmentation] = Field(default_factory=list, description="Image augmentations (train split only).")
-    inputs: dict[FieldName, FieldName] = Field(default_factory=dict, description="Model input -> data field.")
+    augment: list[Augmentation] = Field(default=[], description="Image augmentations (train split only).")
+    inputs: dict[FieldName, FieldName] = Field(default={}, description="Model input -> data field.")
     class_weights: Union[Literal["auto"], list[PositiveFloat], None] = Field(
         None, description="Per-class loss weights, or auto (inverse class frequency of the train split).")
     sampler: Literal["shuffle", "weighted", "sequential"] = Field(

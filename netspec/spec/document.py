@@ -21,9 +21,9 @@ class Spec(StrictModel):
     extends: Optional[Union[str, list[str]]] = Field(
         None, description="Base spec file(s), relative to this file; this file's keys override theirs.")
     dims: dict[str, PositiveInt] = Field(
-        default_factory=dict, description="Example sizes of symbolic dims (e.g. seq: 128) for costs, tests and export.")
-    inputs: dict[str, InputSpec] = Field(default_factory=dict, description="Named model inputs with per-sample shapes.")
-    blocks: dict[str, BlockDef] = Field(default_factory=dict, description="Reusable parametrized sub-graphs.")
+        default={}, description="Example sizes of symbolic dims (e.g. seq: 128) for costs, tests and export.")
+    inputs: dict[str, InputSpec] = Field(default={}, description="Named model inputs with per-sample shapes.")
+    blocks: dict[str, BlockDef] = Field(default={}, description="Reusable parametrized sub-graphs.")
     model: Optional[ModelDef] = Field(None, description="The model (use `models` for several).")
     models: Optional[dict[str, ModelDef]] = Field(None, description="Several named models (a GAN's generator and discriminator).")
     constraints: Constraints = Field(default_factory=Constraints, description="Checks enforced by `netspec validate`.")

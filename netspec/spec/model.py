@@ -67,7 +67,7 @@ class BlockDef(StrictModel):
     """A reusable sub-graph with typed arguments, used like a layer (``- basic: {out: 64}``)."""
 
     description: Optional[str] = None
-    args: dict[str, ArgSpec] = Field(default_factory=dict, description="Arguments: `name: int` (required) or `name: default`.")
+    args: dict[str, ArgSpec] = Field(default={}, description="Arguments: `name: int` (required) or `name: default`.")
     inputs: list[str] = Field(default_factory=lambda: ["input"], description="Names of the block's inputs.")
     layers: list[LayerItem] = Field(min_length=1, description="The block's layers; `${arg}` refers to an argument.")
     outputs: Optional[list[str]] = Field(None, description="Names of the nodes the block returns (default: the last).")
@@ -85,7 +85,7 @@ class ModelDef(StrictModel):
 
     description: Optional[str] = None
     inputs: Optional[dict[str, InputSpec]] = Field(None, description="This model's inputs (default: the spec's `inputs`).")
-    init: dict[str, InitMap] = Field(default_factory=dict, description="Initializers per layer type: {conv2d: {weight: kaiming_normal}}.")
+    init: dict[str, InitMap] = Field(default={}, description="Initializers per layer type: {conv2d: {weight: kaiming_normal}}.")
     layers: list[LayerItem] = Field(min_length=1, description="Layers in order; each feeds the next unless it names `inputs`.")
     outputs: Optional[list[str]] = Field(None, description="Nodes the model returns, by name (default: the last layer).")
 
@@ -96,4 +96,4 @@ class Constraints(StrictModel):
     max_params: Optional[PositiveInt] = Field(None, description="Fail if the model has more parameters.")
     max_flops: Optional[PositiveInt] = Field(None, description="Fail if a forward pass per sample needs more FLOPs.")
     output_shapes: dict[str, list[Union[int, str]]] = Field(
-        default_factory=dict, description="Expected per-sample output shapes by output name.")
+        default={}, description="Expected per-sample output shapes by output name.")

@@ -172,9 +172,9 @@ class ParamGroup(StrictModel):
 class _Optimizer(StrictModel):
     lr: PositiveFloat = 1e-3
     weight_decay: float = Field(0.0, ge=0)
-    groups: list[ParamGroup] = Field(default_factory=list, description="Parameter groups; the first match wins.")
+    groups: list[ParamGroup] = Field(default=[], description="Parameter groups; the first match wins.")
     no_decay: list[Literal["bias", "norm"]] = Field(
-        default_factory=list, description="Exempt biases and/or normalization parameters from weight decay.")
+        default=[], description="Exempt biases and/or normalization parameters from weight decay.")
 
 
 class Sgd(_Optimizer):
@@ -412,7 +412,7 @@ class Pretrained(StrictModel):
     """Load weights from a local netspec checkpoint or state-dict file (no downloads)."""
     path: str = Field(description="A checkpoint file, relative to the spec file.")
     into: Optional[str] = Field(None, description="Load into this sub-graph (node-name prefix) only.")
-    map: dict[str, str] = Field(default_factory=dict, description="Name-prefix renames, source -> destination.")
+    map: dict[str, str] = Field(default={}, description="Name-prefix renames, source -> destination.")
     model: Optional[str] = Field(None, description="Which model of a multi-model checkpoint to read.")
     strict: bool = Field(True, description="Every destination parameter must be found, with the same shape.")
 
@@ -440,8 +440,8 @@ class TrainSpec(StrictModel):
     grad_clip: Optional[GradClip] = None
     regularization: Regularization = Field(default_factory=Regularization)
     early_stopping: Optional[EarlyStopping] = None
-    freeze: Globs = Field(default_factory=list, description="Freeze parameters of nodes matching these globs.")
-    unfreeze: list[Unfreeze] = Field(default_factory=list)
+    freeze: Globs = Field(default=[], description="Freeze parameters of nodes matching these globs.")
+    unfreeze: list[Unfreeze] = Field(default=[])
     pretrained: Optional[Pretrained] = None
     device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$", description="auto: CUDA, then MPS, then CPU.")
     precision: Literal["fp32", "bf16-mixed", "fp16-mixed"] = "fp32"
