@@ -1,21 +1,4 @@
-"""Programs: what one training step does with the spec's model(s), loss(es) and optimizer(s).
-
-The Program interface (small on purpose; the loop, data, precision, clipping, schedules,
-checkpoints and early stopping are shared and live elsewhere)::
-
-    class Program:
-        name: str                                  # the spec's train.program.type
-        models: dict[str, nn.Module]               # every trainable model, by spec model name
-        def train_step(self, batch, updater) -> Tensor   # one batch; calls updater.update(name, loss)
-                                                          # per model; returns the detached loss
-        def eval_step(self, batch) -> Tensor       # loss of one batch (no grad); updates eval metrics
-        def outputs(self, batch) -> dict[str, Tensor]    # model outputs by name (predict)
-        metrics: dict[str, MetricSet]              # "train" / "eval" metric accumulators
-
-A multi-model program (autoencoder with separate optimizers, GAN, contrastive, seq2seq) holds
-several models and calls ``updater.update`` once per model it steps. Register a new program in
-``PROGRAMS``; ``train.program: {type: NAME}`` selects it.
-"""
+"""The supervised program: one model, losses against targets, one optimizer step per batch."""
 
 from __future__ import annotations
 
@@ -24,8 +7,8 @@ from typing import Any, Callable, Optional
 import torch
 from torch import nn
 
-from .losses import build_loss
-from .metrics import MetricSet
+from ..losses import build_loss
+from ..metrics import MetricSet
 
 Batch = dict[str, torch.Tensor]
 
@@ -88,5 +71,3 @@ class Supervised:
         self.metrics["eval"].update(outs[self.metric_output], batch[self.metric_target])
         return loss
 
-
-PROGRAMS = {"supervised": Supervised}
