@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BeforeValidator, Field, model_validator
 
 from .data import Pair
+from .log import LogSpec
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 
 Globs = list[str]
@@ -449,6 +450,7 @@ class TrainSpec(StrictModel):
     seed: int = 0
     deterministic: bool = Field(False, description="torch.use_deterministic_algorithms (bit-exact reruns on one machine).")
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    log: LogSpec = Field(default_factory=LogSpec, description="Experiment tracking: {tensorboard: true} and/or {mlflow: true}.")
 
     @model_validator(mode="after")
     def _one_optimizer_form(self) -> "TrainSpec":
