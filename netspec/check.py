@@ -56,7 +56,7 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
         errors += exc.errors
     except NetspecError as exc:
         errors.append(exc)
-    if len(errors) == before and (spec.train is not None or spec.data is not None) and len(graphs) == 1:
+    if len(errors) == before and (spec.train is not None or spec.data is not None):
         from .spec.plan import plan_training
 
         plan_training(spec, graphs, errors, warnings)  # task defaults and cross-section rules

@@ -71,9 +71,16 @@ def monitor_mode(key: str, mode: str = "auto") -> str:
 
 def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings: list[NetspecError],
                   target_matrix: Optional[bool] = None) -> Optional[TrainPlan]:
-    """Resolve the training plan of a spec's single-model supervised program; append problems."""
+    """Resolve the training plan of a spec's program; append problems. The supervised program
+    trains one model."""
     train: TrainSpec = spec.train or TrainSpec()
     if not graphs:
+        return None
+    check_optimizer_names(train, graphs, errors)
+    if len(graphs) > 1:
+        errors.append(SpecError(f"the {train.program.type} program trains one model; this spec has {len(graphs)}",
+                                path=("models",), at_key=True,
+                                hint="multi-model programs (vae, gan, ...) are selected with train.program"))
         return None
     graph = next(iter(graphs.values()))
     out_types = graph.output_types()
@@ -100,6 +107,14 @@ def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings:
     if spec.data is not None:
         plan.input_fields = {name: spec.data.inputs.get(name) for name in graph.inputs}
     return plan
+
+
+def check_optimizer_names(train: TrainSpec, graphs: dict, errors: list) -> None:
+    """``optimizers: {name: ...}`` keys must be model names (``model`` for a single ``model:``)."""
+    for name in train.optimizers or {}:
+        if name not in graphs:
+            errors.append(SpecError(f"optimizers names {name!r}, which is not a model of this spec",
+                                    path=("train", "optimizers", name), at_key=True, hint=f"models: {', '.join(graphs)}"))
 
 
 def _mode(train: TrainSpec, out_types: dict, target_matrix: Optional[bool]) -> str:

@@ -9,7 +9,9 @@ A checkpoint is a dict of tensors and plain types only::
     optimizers       {model name: optimizer state_dict}
     schedules        {model name: Schedule.state_dict()}
     scaler           GradScaler state_dict or None
-    epoch, step      completed epochs and optimizer steps
+    epoch, step      completed epochs and optimizer steps (of the first model)
+    steps            {model name: optimizer steps}
+    program          the program's own state (e.g. a GAN's step counter, a pair sampler's RNG) or None
     rng              python / numpy / torch (/ cuda) / data-order generator states
     preprocess       fitted preprocessing (scalers, categories, vocabulary, class labels)
     metrics          the metrics row of the last completed epoch

@@ -6,6 +6,10 @@ evaluates the validation split, logs one row per epoch to ``metrics.jsonl`` (``t
 metric (early stopping: patience, min_delta, restore best), and writes ``last.pt`` / ``best.pt``.
 The loss is summed on the device; ``.item()`` happens once per epoch.
 
+Several models (a GAN's generator and discriminator) each have their own optimizer and schedule
+(``lr.<model>`` is logged too); a program may define ``end_epoch(epoch, run_dir)`` (artefacts such
+as sample grids) and ``state_dict``/``load_state_dict`` (its own counters, saved in checkpoints).
+
 ``reporter`` (optional) receives progress: ``start(total_epochs, batches_per_epoch, first_epoch)``,
 ``batch(epoch, index, samples)`` and ``epoch(row)``; the CLI renders it, the library never prints.
 """
@@ -90,8 +94,9 @@ def _checkpoint(session, spec_text: str, row: dict) -> dict:
         optimizers={k: s.optimizer.state_dict() for k, s in u.slots.items()},
         schedules={k: s.schedule.state_dict() for k, s in u.slots.items()},
         scaler=u.scaler.state_dict() if u.scaler is not None else None,
-        epoch=session.epoch, step=next(iter(u.slots.values())).steps, rng=rng_state(session.generator),
-        preprocess=session.data.preprocessor.state_dict(), metrics=row, tracker=session.tracker)
+        epoch=session.epoch, step=next(iter(u.slots.values())).steps, steps={k: s.steps for k, s in u.slots.items()},
+        rng=rng_state(session.generator), preprocess=session.data.preprocessor.state_dict(), metrics=row,
+        tracker=session.tracker, program=session.program.state_dict() if hasattr(session.program, "state_dict") else None)
 
 
 def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text: str = "") -> RunResult:
@@ -137,6 +142,8 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
             row.update({f"train.{k}": v for k, v in program.metrics["train"].compute().items()})
         row.update(evaluate_split(session, "val"))
         row["lr"] = next(iter(session.updater.slots.values())).schedule.lr()
+        if len(session.updater.slots) > 1:
+            row.update({f"lr.{k}": s.schedule.lr() for k, s in session.updater.slots.items()})
         for slot in session.updater.slots.values():
             slot.schedule.step_epoch(row)
         improved = tracker.update(row, epoch)
@@ -144,6 +151,8 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
         row["epoch_time_s"] = time.perf_counter() - te
         row["samples_per_s"] = n / max(row["epoch_time_s"], 1e-9)
         history.append(row)
+        if hasattr(program, "end_epoch"):  # e.g. the GAN's fixed-noise sample grid
+            program.end_epoch(epoch, run_dir)
         if improved and es is not None and es.restore_best:
             best_state = {k: copy.deepcopy(m.state_dict()) for k, m in session.models.items()}
         stop = es is not None and tracker.bad_epochs >= es.patience

@@ -62,47 +62,79 @@ def resolve_plan(checked: Checked) -> TrainPlan:
     return plan
 
 
+@dataclass
+class ProgramContext:
+    """What a program's ``from_session(ctx)`` gets: the compiled models (and their forward
+    callables, torch.compile'd when asked), the plan, the data and the runtime settings."""
+    models: dict[str, torch.nn.Module]
+    forward: dict[str, Any]
+    plan: TrainPlan
+    inputs: dict[str, str]  # data-view model input -> data field
+    data: DataBundle
+    device: torch.device
+    train: TrainSpec
+    class_weights: Optional[torch.Tensor] = None
+
+
 def build_session(checked: Checked, epochs: Optional[int] = None, device: Optional[str] = None,
                   resume: Optional[dict] = None, preprocess: Optional[dict] = None) -> Session:
     """Build a run; ``resume`` is a checkpoint to continue, ``preprocess`` a saved preprocessing state
-    to apply instead of fitting one (evaluate/predict)."""
+    to apply instead of fitting one (evaluate/predict). Every model of the spec is compiled and gets
+    its own optimizer (``train.optimizers[name]``, else ``train.optimizer``), schedule and hooks."""
     spec = checked.spec
-    if len(checked.graphs) != 1:
-        raise TrainError("the supervised program trains one model; this spec has several", path=("models",),
-                         hint="multi-model programs (gan, autoencoder, ...) are selected with train.program")
     train = (spec.train or TrainSpec()).model_copy(update={k: v for k, v in (("epochs", epochs), ("device", device)) if v})
     plan = resolve_plan(checked)
+    program_cls = PROGRAMS[train.program.type]
     seed_everything(train.seed, train.deterministic)
     dev = pick_device(train.device)
     precision = Precision(train.precision, dev)
     base = Path(checked.loaded.file).resolve().parent
-    graph = checked.graph
-    bundle = prepare_data(spec, plan, graph, base, state=resume.get("preprocess") if resume else preprocess)
+    view = program_cls.data_graph(checked.graphs, plan) if hasattr(program_cls, "data_graph") else checked.graph
+    bundle = prepare_data(spec, plan, view, base, state=resume.get("preprocess") if resume else preprocess)
     make_loaders(bundle, spec.data, dev, train.batch_size, train.eval_batch_size or 4 * train.batch_size)
-    model = compile_model(graph, seed=train.seed).to(dev)
+    models = {name: compile_model(graph, seed=train.seed + i).to(dev) for i, (name, graph) in enumerate(checked.graphs.items())}
     if train.pretrained is not None and resume is None:
-        load_pretrained(train.pretrained, model, base)
-    if train.freeze and set_trainable(model, train.freeze, False) == 0:
+        load_pretrained(train.pretrained, _pretrained_target(train, models), base)
+    if train.freeze and sum(set_trainable(m, train.freeze, False) for m in models.values()) == 0:
         raise TrainError("freeze matches no parameter", path=("train", "freeze"),
                          hint="globs match node names (hidden1, layer1.*) or parameter names (hidden1.weight)")
     weights = torch.tensor(bundle.class_weights, dtype=torch.float32, device=dev) if bundle.class_weights is not None else None
-    threshold = getattr(train.task, "threshold", 0.5)
-    forward_model = torch.compile(model) if train.compile else model
-    program = PROGRAMS[train.program.type](forward_model, plan, bundle.inputs, dev, weights, threshold, train.train_metrics)
-    program.models = {"model": model}
-    opt_spec = train.optimizer or (train.optimizers or {}).get("model") or Adam(type="adam")
-    optimizer = build_optimizer(opt_spec, model)
+    forward = {k: torch.compile(m) if train.compile else m for k, m in models.items()}
+    if hasattr(program_cls, "from_session"):
+        program = program_cls.from_session(ProgramContext(models, forward, plan, bundle.inputs, bundle, dev, train, weights))
+    else:  # single-model programs: (model, plan, inputs, device, class_weights, threshold, train_metrics)
+        threshold = getattr(train.task, "threshold", 0.5)
+        program = program_cls(forward["model"], plan, bundle.inputs, dev, weights, threshold, train.train_metrics)
+        program.models = {"model": models["model"]}
     steps = math.ceil(len(bundle.loaders["train"]) / train.accumulate)
-    schedule = Schedule(train.schedule, optimizer, train.epochs, max(steps, 1))
-    slot = Slot(model, optimizer, schedule, penalty_fn(train.regularization, model), clip_fn(train.grad_clip, model),
-                max_norm_fn(train.regularization.max_norm, model))
-    updater = Updater({"model": slot}, precision, train.accumulate)
+    slots = {name: _slot(train, name, model, max(steps, 1)) for name, model in models.items()}
+    updater = Updater(slots, precision, train.accumulate)
     gen_device = dev if bundle.loaders["train"].__class__.__name__ == "DeviceBatches" and dev.type == "cuda" else torch.device("cpu")
     gen = torch.Generator(device=gen_device).manual_seed(train.seed)
-    session = Session(checked, train, plan, base, dev, precision, bundle, {"model": model}, program, updater, gen)
+    session = Session(checked, train, plan, base, dev, precision, bundle, models, program, updater, gen)
     if resume is not None:
         restore(session, resume)
     return session
+
+
+def _slot(train: TrainSpec, name: str, model: torch.nn.Module, steps_per_epoch: int) -> Slot:
+    """Optimizer, schedule and hooks of one model."""
+    opt_spec = (train.optimizers or {}).get(name) or train.optimizer or Adam(type="adam")
+    optimizer = build_optimizer(opt_spec, model)
+    schedule = Schedule(train.schedule, optimizer, train.epochs, steps_per_epoch)
+    return Slot(model, optimizer, schedule, penalty_fn(train.regularization, model), clip_fn(train.grad_clip, model),
+                max_norm_fn(train.regularization.max_norm, model))
+
+
+def _pretrained_target(train: TrainSpec, models: dict[str, torch.nn.Module]) -> torch.nn.Module:
+    """The model ``pretrained`` loads into: the only one, or (several) the one named by ``model``."""
+    if len(models) == 1:
+        return next(iter(models.values()))
+    name = train.pretrained.model  # type: ignore[union-attr]
+    if name not in models:
+        raise TrainError("with several models, pretrained.model must name the model to load (the checkpoint's model of "
+                         "the same name is read)", path=("train", "pretrained", "model"), hint=f"models: {', '.join(models)}")
+    return models[name]
 
 
 def restore(session: Session, ckpt: dict) -> None:
@@ -116,7 +148,9 @@ def restore(session: Session, ckpt: dict) -> None:
         slot = session.updater.slots[name]
         slot.optimizer.load_state_dict(ckpt["optimizers"][name])
         slot.schedule.load_state_dict(ckpt["schedules"][name])
-        slot.steps = ckpt.get("step", 0)
+        slot.steps = (ckpt.get("steps") or {}).get(name, ckpt.get("step", 0))
+    if ckpt.get("program") and hasattr(session.program, "load_state_dict"):
+        session.program.load_state_dict(ckpt["program"])
     if session.updater.scaler is not None and ckpt.get("scaler"):
         session.updater.scaler.load_state_dict(ckpt["scaler"])
     session.epoch = ckpt["epoch"]
