@@ -53,7 +53,12 @@ def train_spec(path: str | Path, overrides: Iterable[str] = (), epochs: Optional
         text = resolved_text(checked)
         (run_dir / "spec.yaml").write_text(text, encoding="utf-8")
         _reset_log(run_dir / "metrics.jsonl", session.epoch)
-        return fit(session, run_dir, reporter, text)
+        from ..report.outputs import RunOutputs  # train.log trackers; plots and report.html at the end
+
+        with RunOutputs(session, run_dir, reporter) as outputs:
+            result = fit(session, run_dir, outputs.reporter, text)
+            outputs.finish(result)
+        return result
     except NetspecError as exc:
         raise located(exc, checked) from None
 
