@@ -9,7 +9,7 @@ forward pass walks a precomputed plan (a flat list of steps), which torch.compil
 from __future__ import annotations
 
 import re
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import torch
 from torch import nn
@@ -34,6 +34,7 @@ class GraphModule(nn.Module):
     """A compiled netspec model: ``model(x)``, ``model(*inputs)`` or ``model(**inputs)``.
 
     Returns a tensor for one output, else a tuple in the order of ``output_names``.
+    ``forward_capture(nodes, *inputs)`` also returns the outputs of named inner nodes.
     """
 
     def __init__(self, graph: Graph) -> None:
@@ -44,6 +45,7 @@ class GraphModule(nn.Module):
         slots: dict[Any, int] = {("input", name): i for i, name in enumerate(self.input_names)}
         built: dict[str, nn.Module] = {}
         steps = []
+        self._node_slots: dict[str, Optional[int]] = {}
         for node in graph.nodes:
             module = built[node.share] if node.share else _build(node)
             built[node.name] = module
@@ -54,6 +56,7 @@ class GraphModule(nn.Module):
             for k in range(len(node.out_types)):
                 slots[("node", node.name, k)] = len(slots)
                 outs.append(slots[("node", node.name, k)])
+            self._node_slots[node.name] = outs[0] if outs else None
             act = module.get_submodule("activation") if _has_activation(node) else None
             steps.append((node.name, module, act, tuple(ins), tuple(outs)))
         self._steps = steps
@@ -62,6 +65,22 @@ class GraphModule(nn.Module):
         self._out_slots = tuple(slots[_key(v)] for _, v in graph.outputs)
 
     def forward(self, *args: torch.Tensor, **kwargs: torch.Tensor):
+        vals = self._run(args, kwargs)
+        result = tuple(vals[i] for i in self._out_slots)
+        return result[0] if len(result) == 1 else result
+
+    def forward_capture(self, nodes: Sequence[str], *args: torch.Tensor) -> tuple[Any, dict[str, torch.Tensor]]:
+        """``(forward(*args), {node: its output})`` for the named nodes (qualified names such as
+        ``enc.hidden``; a node's first output, after its ``activation:``). Gradients flow through
+        both, so a training loss may read inner activations (e.g. a sparsity penalty)."""
+        unknown = [n for n in nodes if self._node_slots.get(n) is None]
+        if unknown:
+            raise KeyError(f"no node {unknown[0]!r} in model {self.graph_name!r}")
+        vals = self._run(args, {})
+        result = tuple(vals[i] for i in self._out_slots)
+        return (result[0] if len(result) == 1 else result), {n: vals[self._node_slots[n]] for n in nodes}  # type: ignore[index,misc]
+
+    def _run(self, args: tuple, kwargs: dict) -> list[Optional[torch.Tensor]]:
         vals: list[Optional[torch.Tensor]] = [None] * self._num_slots
         if args and kwargs:
             raise TypeError(f"pass the inputs either by position or by name ({', '.join(self.input_names)})")
@@ -81,8 +100,7 @@ class GraphModule(nn.Module):
             else:
                 for slot, value in zip(outs, y):
                     vals[slot] = value
-        result = tuple(vals[i] for i in self._out_slots)
-        return result[0] if len(result) == 1 else result
+        return vals
 
     def outputs_dict(self, outputs: Any) -> dict[str, torch.Tensor]:
         """Name the result of ``forward``: {output name: tensor}."""
