@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import NetspecError
-from . import evaluate_cmd, graph_cmd, layers_cmd, predict_cmd, render_cmd, schema_cmd, summary_cmd, train_cmd, validate_cmd
+from . import diff_cmd, evaluate_cmd, graph_cmd, layers_cmd, predict_cmd, render_cmd, schema_cmd, summary_cmd, train_cmd, validate_cmd
 from .output import EXIT_INTERNAL, debug_enabled, fail
 
 app = typer.Typer(
@@ -50,6 +50,7 @@ app.command("train")(train_cmd.train)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("predict")(predict_cmd.predict)
 app.command("graph")(graph_cmd.graph)
+app.command("diff")(diff_cmd.diff)
 
 
 def main(argv: Optional[list[str]] = None) -> None:
