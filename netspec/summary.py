@@ -24,6 +24,9 @@ def shape_data(t: TensorType) -> list:
 
 
 def graph_summary(graph: Graph) -> dict[str, Any]:
+    from .summary_extras import activation_bytes, receptive_fields
+
+    fields, acts = receptive_fields(graph), activation_bytes(graph)
     nodes = []
     for n in graph.nodes:
         entry: dict[str, Any] = {
@@ -33,7 +36,10 @@ def graph_summary(graph: Graph) -> dict[str, Any]:
             "output_shape": shape_data(n.out_types[0]) if len(n.out_types) == 1 else [shape_data(t) for t in n.out_types],
             "params": n.params,
             "flops": n.flops,
+            "activation_bytes": acts[n.name],  # output size per sample (summary_extras)
         }
+        if n.name in fields:
+            entry["receptive_field"] = list(fields[n.name])
         if n.share:
             entry["shares"] = n.share
         nodes.append(entry)
