@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import NetspecError
-from . import diff_cmd, evaluate_cmd, graph_cmd, layers_cmd, predict_cmd, render_cmd, schema_cmd, summary_cmd, train_cmd, validate_cmd
+from . import diff_cmd, evaluate_cmd, graph_cmd, layers_cmd, predict_cmd, render_cmd, report_cmd, schema_cmd, summary_cmd, train_cmd, validate_cmd
 from .output import EXIT_INTERNAL, debug_enabled, fail
 
 app = typer.Typer(
@@ -51,6 +51,8 @@ app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("predict")(predict_cmd.predict)
 app.command("graph")(graph_cmd.graph)
 app.command("diff")(diff_cmd.diff)
+app.command("report")(report_cmd.report)
+app.command("compare")(report_cmd.compare)
 
 
 def main(argv: Optional[list[str]] = None) -> None:
