@@ -67,7 +67,9 @@ class MlflowTracker:
         from ..render import canonical
 
         spec = canonical(self.session.checked)
-        params = dict(flatten({k: spec[k] for k in ("data", "train") if k in spec}))
+        effective = {**{k: spec[k] for k in ("data",) if k in spec},
+                     "train": self.session.train.model_dump(mode="json", exclude_none=True)}  # with --epochs/--device
+        params = dict(flatten(effective))
         params["name"] = str(spec.get("name") or "")
         graphs = self.session.checked.graphs
         params["model.params"] = str(sum(g.params for g in graphs.values()))
