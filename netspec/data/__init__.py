@@ -139,8 +139,14 @@ def check_targets(bundle: DataBundle, plan: Any, graph: Any) -> None:
                 raise DataError(f"loss target field {target!r} is not in the data ({split} split)",
                                 path=binding.path + ("target",), hint=f"fields: {', '.join(arrays)}")
             y = arrays[target]
-            if plan.mode in ("multiclass", "binary", "language_model") and len(y):
+            if plan.mode in ("multiclass", "binary", "language_model", "seq2seq", "segmentation") and len(y):
                 _check_labels(y, plan, binding, split)
+            if plan.mode == "segmentation" and len(y):
+                want = tuple(graph.output_types()[binding.outputs[0]].shape[1:])
+                if tuple(y.shape[1:]) != want:
+                    raise DataError(f"masks in field {target!r} ({split} split) are {fmt_shape(y.shape[1:])}, but the logits "
+                                    f"{binding.outputs[0]!r} are {fmt_shape(want)} per class", path=binding.path + ("target",),
+                                    hint="masks need the logits' height and width")
 
 
 def _check_labels(y: np.ndarray, plan: Any, binding: Any, split: str) -> None:

@@ -195,12 +195,17 @@ def text(source: ds.Text, file: Path) -> Table:
     vocab = ["<pad>", "<unk>"] + sorted(set(tokens))
     index = {t: i for i, t in enumerate(vocab)}
     ids = np.fromiter((index[t] for t in tokens), np.int64, len(tokens))
-    n, stride = source.seq_len, source.stride or source.seq_len
+    return Table(token_windows(ids, source.seq_len, source.stride, file.name), vocab=vocab)
+
+
+def token_windows(ids: np.ndarray, seq_len: int, stride: int | None, name: str) -> dict[str, np.ndarray]:
+    """Windows of seq_len + 1 token ids every ``stride`` (default seq_len): ``tokens`` and ``next``."""
+    n, stride = seq_len, stride or seq_len
     starts = np.arange(0, max(len(ids) - n - 1, 0) + 1, stride)
     if len(ids) < n + 1:
-        raise DataError(f"{file.name} has {len(ids)} tokens, fewer than seq_len + 1 = {n + 1}", path=("data", "source", "seq_len"))
+        raise DataError(f"{name} has {len(ids)} tokens, fewer than seq_len + 1 = {n + 1}", path=("data", "source", "seq_len"))
     windows = np.stack([ids[s: s + n + 1] for s in starts])
-    return Table({"tokens": windows[:, :-1], "next": windows[:, 1:]}, vocab=vocab)
+    return {"tokens": windows[:, :-1], "next": windows[:, 1:]}
 
 
 def jsonl(source: ds.Jsonl, file: Path, path: SpecPath) -> Table:

@@ -24,6 +24,11 @@ def load_source(source, base: Path, classify: bool, path: SpecPath = SOURCE_PATH
         return sklearn_table(source)
     if isinstance(source, ds.Generated):
         return generated_table(source)
+    if isinstance(source, (ds.StdlibText, ds.SequenceTask, ds.Shapes)):
+        from .corpus import stdlib_table
+        from .synthetic import sequence_table, shapes_table
+
+        return {ds.StdlibText: stdlib_table, ds.SequenceTask: sequence_table, ds.Shapes: shapes_table}[type(source)](source)
     return readers.read(source, base, classify, path)
 
 

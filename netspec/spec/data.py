@@ -14,6 +14,9 @@ image_folder       ``image`` (C, H, W) float32 in [0, 1], ``target`` (class inde
 text               ``tokens`` (seq_len,) int64 windows; ``next`` the same shifted by one
 jsonl              ``tokens`` (max_len,) int64 padded, ``lengths``, optional ``target``
 generated          ``features``/``image``/``tokens`` and ``target`` (see ``Generated.kind``)
+stdlib_text        like ``text``, from Python's own standard library (see ``netspec.spec.task_sources``)
+sequence_task      ``src``, ``src_lengths``, ``tgt_in``, ``tgt_out`` (generated seq2seq pairs)
+shapes             ``image`` (1, H, W) and ``mask`` (H, W) (generated shapes with masks)
 =================  ============================================================================
 
 ``inputs:`` maps each model input to a field (default: the only model input takes the only
@@ -27,6 +30,7 @@ from typing import Annotated, Any, Literal, Optional, TypeVar, Union
 from pydantic import BeforeValidator, Field, model_validator
 
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
+from .task_sources import SequenceTask, Shapes, StdlibText
 
 FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")]
 T = TypeVar("T")
@@ -116,7 +120,7 @@ class Generated(StrictModel):
     seed: int = 0
 
 
-Source = tagged(Union[Sklearn, Csv, Parquet, Arrays, ImageFolder, Text, Jsonl, Generated],
+Source = tagged(Union[Sklearn, Csv, Parquet, Arrays, ImageFolder, Text, Jsonl, Generated, StdlibText, SequenceTask, Shapes],
                 "Where samples come from: a name (for sklearn use {type: sklearn, name: digits}) or {type: ..., ...}.")
 
 

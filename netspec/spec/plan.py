@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import NetspecError, SpecError, SpecPath
+from .prediction_checks import check_prediction_program
+from .prediction_programs import PROGRAM_MODES
 from .train import LOSSES_ON_PAIRS, Metric, TrainSpec
 
 #: loss types that fit each task mode
@@ -25,20 +27,25 @@ FITS = {
     "regression": {"mse", "mae", "huber", "smooth_l1", "cosine_embedding", "triplet", "contrastive", "margin", "kl_div"},
     "reconstruction": {"mse", "mae", "huber", "smooth_l1", "bce", "bce_with_logits"},
     "language_model": {"cross_entropy", "nll", "focal"},
+    "seq2seq": {"cross_entropy", "nll", "focal"},
+    "segmentation": {"cross_entropy", "nll", "focal", "dice"},
 }
 CLASS_METRICS = {"accuracy", "precision", "recall", "f1", "auroc", "confusion_matrix", "iou", "dice"}
 METRICS_FOR = {
     "multiclass": CLASS_METRICS, "binary": CLASS_METRICS, "multilabel": CLASS_METRICS,
     "regression": {"mse", "rmse", "mae", "r2"}, "reconstruction": {"mse", "rmse", "mae", "r2"},
     "language_model": {"perplexity", "accuracy"},
+    "seq2seq": {"exact_match", "accuracy", "perplexity"},
+    "segmentation": CLASS_METRICS - {"auroc"},
 }
 DEFAULT_METRICS = {
     "multiclass": ["accuracy", "f1_macro"], "binary": ["accuracy", "f1", "auroc"], "multilabel": ["accuracy", "f1_macro"],
     "regression": ["mse", "rmse", "mae", "r2"], "reconstruction": ["mse", "mae"],
     "language_model": ["perplexity", "accuracy"],
+    "seq2seq": ["exact_match", "accuracy"], "segmentation": ["iou", "dice", "accuracy"],
 }
-MAXIMIZE = ("accuracy", "precision", "recall", "f1", "auroc", "r2", "iou", "dice")
-SOFTMAXED = {"cross_entropy", "bce_with_logits", "focal"}
+MAXIMIZE = ("accuracy", "precision", "recall", "f1", "auroc", "r2", "iou", "dice", "exact_match")
+SOFTMAXED = {"cross_entropy", "bce_with_logits", "focal", "dice"}
 
 
 @dataclass
@@ -60,13 +67,14 @@ class TrainPlan:
     monitor: str
     monitor_mode: str
     input_fields: dict[str, Optional[str]] = field(default_factory=dict)  # model input -> data field (None: default)
+    program: Any = None  # train.program (its settings: decoding, special tokens, ...)
 
 
 def monitor_mode(key: str, mode: str = "auto") -> str:
     if mode != "auto":
         return mode
     name = key.split(".", 1)[-1]
-    return "max" if name.split("_")[0] in MAXIMIZE else "min"
+    return "max" if name in MAXIMIZE or name.split("_")[0] in MAXIMIZE else "min"
 
 
 def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings: list[NetspecError],
@@ -104,6 +112,9 @@ def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings:
     _bindings(spec, graph, errors)
     _warnings(spec, train, graph, losses, warnings)
     plan = TrainPlan(mode, num_classes, losses, metrics, logged, monitor, monitor_mode(monitor, es.mode if es else "auto"))
+    plan.program = train.program
+    if train.program.type in PROGRAM_MODES:
+        check_prediction_program(spec, train, graph, plan, errors, warnings)
     if spec.data is not None:
         plan.input_fields = {name: spec.data.inputs.get(name) for name in graph.inputs}
     return plan
@@ -119,6 +130,8 @@ def check_optimizer_names(train: TrainSpec, graphs: dict, errors: list) -> None:
 
 def _mode(train: TrainSpec, out_types: dict, target_matrix: Optional[bool]) -> str:
     task = train.task
+    if train.program.type in PROGRAM_MODES:
+        return PROGRAM_MODES[train.program.type]
     if task.type != "classification":
         return task.type
     if task.mode != "auto":
@@ -135,13 +148,15 @@ def _num_classes(mode: str, out_types: dict) -> Optional[int]:
         return first[0]
     if mode == "binary":
         return 2
-    if mode == "language_model" and first and isinstance(first[-1], int):
+    if mode == "segmentation" and first and isinstance(first[0], int):
+        return first[0]
+    if mode in ("language_model", "seq2seq") and first and isinstance(first[-1], int):
         return first[-1]
     return None
 
 
 def _default_target(mode: str) -> Optional[str]:
-    return {"reconstruction": None, "language_model": "next"}.get(mode, "target")
+    return {"reconstruction": None, "language_model": "next", "seq2seq": "tgt_out", "segmentation": "mask"}.get(mode, "target")
 
 
 def _losses(train: TrainSpec, mode: str, graph: Any, out_types: dict, errors: list) -> list[LossBinding]:
@@ -150,8 +165,10 @@ def _losses(train: TrainSpec, mode: str, graph: Any, out_types: dict, errors: li
     if train.loss is None:
         default = {"multiclass": CrossEntropy(type="cross_entropy"), "binary": BceWithLogits(type="bce_with_logits"),
                    "multilabel": BceWithLogits(type="bce_with_logits"),
-                   "language_model": CrossEntropy(type="cross_entropy", ignore_index=train.task.ignore_index)
-                   if mode == "language_model" else None}.get(mode, Mse(type="mse"))
+                   "language_model": CrossEntropy(type="cross_entropy", ignore_index=getattr(train.task, "ignore_index", -100)),
+                   "seq2seq": CrossEntropy(type="cross_entropy", ignore_index=getattr(train.program, "special_tokens", None).pad)
+                   if mode == "seq2seq" else None,
+                   "segmentation": CrossEntropy(type="cross_entropy")}.get(mode, Mse(type="mse"))
         items, from_spec = [default], False
     else:
         items, from_spec = list(train.loss), True

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from .data import Pair
 from .log import LogSpec
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
+from .prediction_programs import LanguageModelProgram, SegmentationProgram, Seq2SeqProgram
 
 Globs = list[str]
 
@@ -52,7 +53,7 @@ class Supervised(StrictModel):
     type: Literal["supervised"]
 
 
-Program = tagged(Union[Supervised], "What one training step does.")
+Program = tagged(Union[Supervised, LanguageModelProgram, Seq2SeqProgram, SegmentationProgram], "What one training step does.")
 
 
 # ---- losses -------------------------------------------------------------------------------------
@@ -152,8 +153,17 @@ class Contrastive(_Loss):
     margin: PositiveFloat = 1.0
 
 
+class Dice(_Loss):
+    """Soft Dice loss (segmentation): 1 − mean over classes of (2·Σ p·g + smooth) / (Σ p + Σ g + smooth), p the
+    softmax probabilities, g the one-hot mask."""
+    type: Literal["dice"]
+    smooth: float = Field(1.0, ge=0, description="Added to numerator and denominator (keeps absent classes finite).")
+    include_background: bool = Field(True, description="Average class 0 too.")
+    ignore_index: int = Field(-100, description="Pixels with this label count for no class.")
+
+
 Loss = tagged(Union[Mse, Mae, Huber, SmoothL1, Bce, BceWithLogits, CrossEntropy, Nll, Focal, KlDiv, Hinge, Margin,
-                    CosineEmbedding, Triplet, Contrastive])
+                    CosineEmbedding, Triplet, Contrastive, Dice])
 LOSSES_ON_PAIRS = ("cosine_embedding", "triplet", "contrastive")
 
 
@@ -322,7 +332,7 @@ Schedule = tagged(Union[Constant, Step, MultiStep, Exponential, Cosine, CosineWa
 # ---- metrics ----------------------------------------------------------------------------------------
 
 METRIC_TYPES = ("accuracy", "precision", "recall", "f1", "auroc", "confusion_matrix", "mse", "rmse", "mae", "r2",
-                "perplexity", "iou", "dice")
+                "perplexity", "iou", "dice", "exact_match")
 AVERAGED = ("accuracy", "precision", "recall", "f1", "auroc", "iou", "dice")
 
 

@@ -1,0 +1,79 @@
+"""Data sources for the language-model, seq2seq and segmentation programs (members of the
+``data.source`` union): a real text corpus that every Python installation carries, generated
+sequence tasks and generated shapes with masks. Plain pydantic, no torch; nothing is downloaded.
+
+==============  =================================================================================
+source          fields
+==============  =================================================================================
+stdlib_text     ``tokens`` (seq_len,) int64 windows, ``next`` the same shifted by one
+sequence_task   ``src`` (max_len,) digits padded with <pad>, ``src_lengths``, ``tgt_in``
+                (<sos> y1 … y_n, padded), ``tgt_out`` (y1 … y_n <eos>, padded): (max_len + 1,)
+shapes          ``image`` (1, H, W) float32 in [0, 1] (noisy), ``mask`` (H, W) int64 class per pixel
+==============  =================================================================================
+"""
+
+from typing import Literal, Optional
+
+from pydantic import Field, model_validator
+
+from .base import PositiveInt, StrictModel
+
+#: modules whose documentation strings make the default corpus (prose-rich, present in every CPython)
+STDLIB_MODULES = ["argparse", "collections", "difflib", "doctest", "functools", "inspect", "json", "logging",
+                  "pathlib", "statistics", "subprocess", "textwrap", "typing", "unittest"]
+
+
+class StdlibText(StrictModel):
+    """Python's standard library as a text corpus: the documentation strings (or the source) of the listed
+    modules, read from this interpreter's own files at run time (no download), tokenized like `text`."""
+    type: Literal["stdlib_text"]
+    modules: list[str] = Field(default=list(STDLIB_MODULES), min_length=1,
+                               description="Standard-library modules or packages (json, email, ...), in this order.")
+    content: Literal["docstrings", "source"] = Field("docstrings", description="Documentation strings (prose) or the whole source files.")
+    max_chars: Optional[PositiveInt] = Field(300_000, description="Keep the first this many characters of the corpus.")
+    tokenize: Literal["char", "whitespace"] = "char"
+    vocab: Literal["ascii", "corpus"] = Field(
+        "ascii", description="ascii: a fixed vocabulary (<pad>, <unk>, newline, the 95 printable ASCII characters) that is the "
+                             "same on every Python version (char only); corpus: the tokens that occur.")
+    max_vocab: Optional[PositiveInt] = Field(None, description="corpus: keep the most frequent tokens only (the rest is <unk>).")
+    seq_len: PositiveInt = Field(64, description="Tokens per training window (`tokens`; `next` is shifted by one).")
+    stride: Optional[PositiveInt] = Field(None, description="Step between windows (default: seq_len, so windows do not overlap).")
+    lowercase: bool = False
+
+    @model_validator(mode="after")
+    def _vocab(self) -> "StdlibText":
+        if self.vocab == "ascii" and self.tokenize != "char":
+            raise ValueError("vocab ascii is a character vocabulary: use tokenize: char, or vocab: corpus for words")
+        if self.max_vocab is not None and self.vocab != "corpus":
+            raise ValueError("max_vocab applies to vocab: corpus")
+        return self
+
+
+class SequenceTask(StrictModel):
+    """Generated seq2seq pairs over the digits 0-9: reverse, sort or copy a random digit string."""
+    type: Literal["sequence_task"]
+    task: Literal["reverse", "sort", "copy"] = Field("reverse", description="What the target does to the source digits.")
+    num_samples: PositiveInt = 4000
+    min_len: PositiveInt = Field(3, description="Shortest source string.")
+    max_len: PositiveInt = Field(10, description="Longest source string (the padded width).")
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _lengths(self) -> "SequenceTask":
+        if self.min_len > self.max_len:
+            raise ValueError(f"min_len {self.min_len} is larger than max_len {self.max_len}")
+        return self
+
+
+class Shapes(StrictModel):
+    """Generated grayscale images of filled circles, rectangles and triangles with per-pixel masks."""
+    type: Literal["shapes"]
+    num_samples: PositiveInt = 1000
+    size: PositiveInt = Field(32, ge=8, description="Images are size × size pixels.")
+    max_shapes: PositiveInt = Field(3, description="Each image holds 1 … max_shapes shapes (later ones on top).")
+    kinds: list[Literal["circle", "rectangle", "triangle"]] = Field(
+        default=["circle", "rectangle", "triangle"], min_length=1,
+        description="Shape kinds; mask class k + 1 is kinds[k] (0 is background).")
+    classes: Literal["kind", "binary"] = Field("kind", description="kind: one class per shape kind; binary: object vs background.")
+    noise: float = Field(0.1, ge=0, description="Standard deviation of Gaussian pixel noise.")
+    seed: int = 0
