@@ -9,7 +9,8 @@ from typing import Any
 
 import typer
 
-SHOWN = ("train.loss", "val.loss", "val.accuracy", "val.f1_macro", "val.r2", "val.rmse", "val.perplexity", "lr")
+SHOWN = ("train.loss", "val.loss", "val.accuracy", "val.f1_macro", "val.r2", "val.rmse", "val.perplexity", "val.exact_match",
+         "val.iou", "val.dice", "lr")
 
 
 def _fmt(row: dict[str, Any]) -> str:

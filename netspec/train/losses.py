@@ -4,7 +4,9 @@ written here from their definitions. ``build_loss`` returns ``fn(outputs, target
 
 Targets are adapted to the output where the meaning is unambiguous: a (N,) target for a (N, 1)
 output is viewed as (N, 1) and cast to float (binary classification, scalar regression); for the
-language-model task, (N, L, V) logits and (N, L) targets are flattened to (N·L, V) and (N·L,).
+language-model and seq2seq tasks, (N, L, V) logits and (N, L) targets are flattened to (N·L, V) and
+(N·L,). Segmentation losses take (N, C, H, W) logits and (N, H, W) masks as they are; ``dice_loss``
+is the soft Dice loss over softmax probabilities.
 """
 
 from __future__ import annotations
@@ -50,6 +52,21 @@ def contrastive_loss(x1: torch.Tensor, x2: torch.Tensor, target: torch.Tensor, m
     return (y * d.pow(2) + (1 - y) * F.relu(margin - d).pow(2)).mean()
 
 
+def dice_loss(logits: torch.Tensor, target: torch.Tensor, smooth: float = 1.0, include_background: bool = True,
+              ignore_index: int = -100) -> torch.Tensor:
+    """Soft Dice loss: 1 − mean over classes c of (2·Σ p_c·g_c + smooth) / (Σ p_c + Σ g_c + smooth), sums over
+    all pixels of the batch; p = softmax over dim 1 of (N, C, ...) logits, g = one-hot of the (N, ...) target."""
+    probs = torch.softmax(logits.float(), dim=1)
+    keep = (target != ignore_index).unsqueeze(1)
+    safe = torch.where(keep.squeeze(1), target, torch.zeros_like(target))
+    onehot = F.one_hot(safe, probs.shape[1]).movedim(-1, 1).to(probs.dtype) * keep
+    probs = probs * keep
+    dims = (0,) + tuple(range(2, probs.dim()))
+    inter, total = (probs * onehot).sum(dims), probs.sum(dims) + onehot.sum(dims)
+    dice = (2 * inter + smooth) / (total + smooth).clamp_min(1e-12)
+    return 1 - (dice if include_background else dice[1:]).mean()
+
+
 def _fit(output: torch.Tensor, target: torch.Tensor, floating: bool) -> torch.Tensor:
     if target.shape != output.shape and target.numel() == output.numel():
         target = target.view_as(output)
@@ -60,7 +77,7 @@ def build_loss(spec: Any, mode: str, class_weights: Optional[torch.Tensor] = Non
     t = spec.type
     weight = class_weights if getattr(spec, "class_weights", None) is None or spec.class_weights == "auto" else \
         torch.tensor(spec.class_weights, dtype=torch.float32)
-    lm = mode == "language_model"
+    lm = mode in ("language_model", "seq2seq")  # (N, L, V) logits, (N, L) targets
 
     def flat(out: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return (out.reshape(-1, out.shape[-1]), y.reshape(-1)) if lm else (out, y)
@@ -91,6 +108,8 @@ def build_loss(spec: Any, mode: str, class_weights: Optional[torch.Tensor] = Non
             w = weight.to(out.device) if weight is not None else None
             return focal_loss(out, y, spec.gamma, spec.alpha, w, ignore)
         return focal
+    if t == "dice":
+        return lambda o, y: dice_loss(o[0], y, spec.smooth, spec.include_background, spec.ignore_index)
     if t == "hinge":
         module = nn.MultiMarginLoss(p=spec.p, margin=spec.margin, weight=weight)
         return _Module(module, lambda o, y: (o[0], y))

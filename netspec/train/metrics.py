@@ -4,7 +4,8 @@
 mode; ``update(output, target)`` takes the raw model output (logits or probabilities) and the
 target field, ``compute()`` returns {key: float} (a list of lists for confusion_matrix) and
 resets. Preds are adapted per task: probabilities for binary/multilabel (sigmoid of logits),
-logits for multiclass, flattened (N·L, V) for language models (perplexity reads (N, L, V)).
+logits for multiclass and segmentation ((N, C, H, W) against (N, H, W) masks), flattened (N·L, V)
+for language models and seq2seq (perplexity reads (N, L, V)).
 """
 
 from __future__ import annotations
@@ -108,12 +109,12 @@ class MetricSet:
                 metric.update(probs, target)
             return
         for _, kind, metric in self.items:
-            if mode == "language_model":
+            if mode in ("language_model", "seq2seq"):
                 if kind == "perplexity":
                     metric.update(output, target)
                 else:
                     metric.update(output.reshape(-1, output.shape[-1]), target.reshape(-1))
-            elif mode == "multiclass":
+            elif mode in ("multiclass", "segmentation"):  # (N, C[, H, W]) logits, (N[, H, W]) class indices
                 metric.update(output, target)
             else:
                 metric.update(output.reshape(-1), target.reshape(-1).to(output.dtype))

@@ -17,9 +17,13 @@ several models and calls ``updater.update`` once per model it steps. Add a new p
 of this package and register it in ``PROGRAMS``; ``train.program: {type: NAME}`` selects it.
 """
 
+from .language_model import LanguageModel
+from .segmentation import Segmentation
+from .seq2seq import Seq2Seq
 from .supervised import Batch, Supervised
 
 #: train.program.type -> program class (one module per program in this package)
 PROGRAMS: dict[str, type] = {"supervised": Supervised}
+PROGRAMS.update({"language_model": LanguageModel, "seq2seq": Seq2Seq, "segmentation": Segmentation})
 
 __all__ = ["PROGRAMS", "Batch", "Supervised"]
