@@ -23,6 +23,9 @@ def spec_schema() -> dict[str, Any]:
     defs["LayerItem"] = item
     for name in ("ModelDef", "BlockDef"):
         defs[name]["properties"]["layers"]["items"] = {"$ref": "#/$defs/LayerItem"}
+    _implied_types(defs)
+    _metric_names(defs)
+    _one_or_list(defs.get("TrainSpec", {}).get("properties", {}).get("loss", {}))
     root["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     root["$id"] = SCHEMA_ID
     root["title"] = "netspec spec"
@@ -62,3 +65,37 @@ def _layer_item(layers: dict, keys: dict, root: dict) -> dict[str, Any]:
         "description": "A layer: a bare name (`- relu`) or {type: {params}} with node keys (name, inputs, ...).",
         "anyOf": [{"type": "string", "enum": list(layers)}, {"type": "string", "description": "A block name."}] + variants,
     }
+
+
+#: tagged choices whose ``type`` may be left out (a BeforeValidator fills it in): definition -> type
+IMPLIED_TYPES = {"RatioSplit": "ratio"}  # data.split: {val: 0.2} means {type: ratio, val: 0.2}
+
+
+def _implied_types(defs: dict) -> None:
+    """Let editors accept what the loader accepts: ``type`` is optional where it has a default."""
+    for name, tag in IMPLIED_TYPES.items():
+        if name in defs:
+            d = defs[name]
+            d["required"] = [r for r in d.get("required", []) if r != "type"]
+            d["properties"]["type"]["default"] = tag
+
+
+def _metric_names(defs: dict) -> None:
+    """``metrics: [accuracy, f1_macro]``: bare metric names (and name_average) are items too."""
+    from .spec.train import AVERAGED, METRIC_TYPES
+
+    names = list(METRIC_TYPES) + [f"{m}_{avg}" for m in AVERAGED for avg in ("macro", "micro")]
+    prop = defs.get("TrainSpec", {}).get("properties", {}).get("metrics", {})
+    for option in prop.get("anyOf", []):
+        if option.get("type") == "array":
+            option["items"] = {"anyOf": [{"type": "string", "enum": names, "description": "A metric by name."},
+                                         option["items"]]}
+
+
+def _one_or_list(prop: dict) -> None:
+    """A field read with ``_as_list`` (``loss: cross_entropy`` or a list): the single item is valid too."""
+    options = prop.get("anyOf", [])
+    arrays = [o for o in options if o.get("type") == "array"]
+    if arrays:
+        options.insert(0, arrays[0]["items"])
+

@@ -22,7 +22,12 @@ from .layers.shapes import tuple_n
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "int32": 4, "bool": 1, "uint8": 1}
 #: optimizer -> tensors of state per parameter (beyond the gradient)
 OPTIMIZER_STATE = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 1, "adam": 2, "adamw": 2, "nadam": 2, "radam": 2}
-WINDOWED = ("conv", "pool", "conv_transpose")
+WINDOWED = ("conv1d", "conv2d", "conv3d", "conv_transpose", "max_pool", "avg_pool")
+
+
+def windowed(tag: str) -> bool:
+    """Convolutions, transposed convolutions and fixed-window pooling (not adaptive/global pooling)."""
+    return tag.startswith(WINDOWED)
 
 RF = Optional[tuple[tuple[float, ...], tuple[float, ...]]]  # (size, jump) per spatial axis
 
@@ -62,15 +67,15 @@ def _node_rf(node: Node, ins: list[RF]) -> RF:
             return None
         return tuple(max(r[0][a] for r in ins) for a in range(nd)), ins[0][1]  # type: ignore[index]
     r, j = ins[0]  # type: ignore[misc]
-    family, tag = node.layer.family, node.layer.tag
-    if family in WINDOWED and not tag.startswith(("adaptive", "global")):
+    tag = node.layer.tag
+    if windowed(tag):
         win = _window(node, nd)
         if win is None:
             return None
         k, s, d = win
-        if family == "conv_transpose":
-            j = tuple(ji / si for ji, si in zip(j, s))
-            return tuple(ri + (ki - 1) * di * ji for ri, ki, di, ji in zip(r, k, d, j)), j
+        if tag.startswith("conv_transpose"):  # an output sees ⌈k/s⌉ inputs; the jump divides by s
+            grow = tuple((math.ceil(ki / si) - 1) * di * ji for ki, si, di, ji in zip(k, s, d, j))
+            return tuple(ri + g for ri, g in zip(r, grow)), tuple(ji / si for ji, si in zip(j, s))
         return tuple(ri + (ki - 1) * di * ji for ri, ki, di, ji in zip(r, k, d, j)), tuple(ji * si for ji, si in zip(j, s))
     sin, sout = _spatial(in_shape), _spatial(out)
     if sin == sout:
@@ -94,7 +99,7 @@ def receptive_fields(graph: Graph) -> dict[str, tuple[float, ...]]:
         ins = [values.get(v if v[0] == "input" else ("node", v[1])) for v in node.inputs]
         rf = _node_rf(node, ins)
         values[("node", node.name)] = rf if len(node.out_types) == 1 else None
-        if rf is not None and node.layer.family in WINDOWED and not node.layer.tag.startswith(("adaptive", "global")):
+        if rf is not None and windowed(node.layer.tag):
             out[node.name] = tuple(int(x) if float(x).is_integer() else x for x in rf[0])
     return out
 

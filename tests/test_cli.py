@@ -60,7 +60,8 @@ def test_summary_json_reports_lenet_params():
     assert data["outputs"] == {"logits": [10]}
     assert [n["name"] for n in data["nodes"]][:2] == ["c1", "s2"]
     assert data["nodes"][0] == {"name": "c1", "type": "conv2d", "inputs": ["image"], "output_shape": [6, 28, 28],
-                                "params": 156, "flops": 2 * 25 * 6 * 28 * 28 + 6 * 28 * 28}
+                                "params": 156, "flops": 2 * 25 * 6 * 28 * 28 + 6 * 28 * 28,
+                                "activation_bytes": 6 * 28 * 28 * 4, "receptive_field": [5, 5]}  # summary extras
 
 
 def test_summary_table_and_set_override():

@@ -5,7 +5,6 @@ real PNG plots and a self-contained report.html whose images load in headless Ch
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import EXAMPLES, run_cli
+from system_tools import ensure_tool
 
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -34,18 +34,7 @@ def run_dir(tmp_path_factory) -> Path:
 
 def chromium() -> str:
     """The Chromium executable; installed from the system's packages when missing (root + apt-get)."""
-    for name in ("chromium", "chromium-browser"):
-        if shutil.which(name):
-            return shutil.which(name)  # type: ignore[return-value]
-    if shutil.which("apt-get") is None or os.geteuid() != 0:
-        pytest.skip("Chromium is not installed and cannot be installed here (needs root and apt-get): apt-get install chromium")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    subprocess.run(["apt-get", "update"], capture_output=True, env=env, timeout=600)
-    proc = subprocess.run(["apt-get", "install", "-y", "chromium"], capture_output=True, text=True, env=env, timeout=900)
-    exe = shutil.which("chromium")
-    if exe is None:
-        pytest.skip(f"installing Chromium failed (apt-get install -y chromium): {proc.stderr.strip()[-300:]}")
-    return exe
+    return ensure_tool(("chromium", "chromium-browser"), "chromium")
 
 
 def assert_real_png(path: Path, min_size: tuple[int, int] = (200, 150)) -> None:
