@@ -11,6 +11,7 @@ import typer
 from ..errors import NetspecError
 from . import diff_cmd, evaluate_cmd, graph_cmd, layers_cmd, predict_cmd, render_cmd, report_cmd, schema_cmd, summary_cmd, train_cmd, validate_cmd
 from . import generate_cmd
+from . import export_cmd
 from .output import EXIT_INTERNAL, debug_enabled, fail
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ app.command("render")(render_cmd.render)
 app.command("train")(train_cmd.train)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("predict")(predict_cmd.predict)
+app.command("export")(export_cmd.export)
 app.command("generate")(generate_cmd.generate)
 app.command("graph")(graph_cmd.graph)
 app.command("diff")(diff_cmd.diff)

@@ -6,6 +6,7 @@ from pydantic import Field, model_validator
 
 from .base import PositiveInt, StrictModel
 from .data import DataSpec
+from .export import ExportSpec, check_names
 from .model import BlockDef, Constraints, InputSpec, ModelDef
 from .train import TrainSpec
 
@@ -29,6 +30,7 @@ class Spec(StrictModel):
     constraints: Constraints = Field(default_factory=Constraints, description="Checks enforced by `netspec validate`.")
     data: Optional[DataSpec] = Field(None, description="Training data: source, split, preprocessing, augmentation.")
     train: Optional[TrainSpec] = Field(None, description="Training: task, losses, optimizer, schedule, metrics, runtime.")
+    export: Optional[ExportSpec] = Field(None, description="How `netspec export` writes and verifies the model(s).")
 
     @model_validator(mode="after")
     def _one_model_section(self) -> "Spec":
@@ -36,6 +38,7 @@ class Spec(StrictModel):
             raise ValueError("give either `model` or `models`, not both")
         if self.model is None and not self.models:
             raise ValueError("a spec needs a `model` (or `models` for several)")
+        check_names(self)  # export: names known models and axes
         return self
 
     def model_defs(self) -> dict[str, ModelDef]:

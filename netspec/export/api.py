@@ -1,0 +1,151 @@
+"""``netspec export``: a spec's model(s) to verified ONNX files, or to safetensors weights.
+
+``export_spec(path, overrides, checkpoint=, out=, fmt=, opset=, dynamic=, models=, verify=,
+atol=, rtol=)`` returns one ModelExport per model. Options come from the spec's ``export:``
+section; arguments that are not None override them. Without a checkpoint the freshly initialized
+model is exported (seeded like training), which proves in CI that a spec exports.
+
+A file that fails verification is renamed ``NAME.unverified.onnx`` (never left where a verified
+file is expected) and a VerificationError carrying every ModelExport is raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from ..check import Checked, check
+from ..errors import ExportError, NetspecError, SpecError, raise_all
+from ..graph import Graph
+from ..spec.export import BATCH, ExportSpec, VerifySpec, unknown_dim
+from .guards import symbolic_dims
+from .verify import VerifyReport
+
+FORMATS = ("onnx", "safetensors")
+
+
+@dataclass
+class ModelExport:
+    model: str
+    path: Path
+    format: str
+    opset: Optional[int] = None
+    exporter: Optional[str] = None
+    dynamic_axes: dict[str, dict[int, str]] = field(default_factory=dict)
+    report: Optional[VerifyReport] = None
+    spec_file: Optional[Path] = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def verified(self) -> Optional[bool]:
+        return None if self.report is None else self.report.ok
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"model": self.model, "path": str(self.path), "format": self.format}
+        if self.format == "onnx":
+            out.update(opset=self.opset, exporter=self.exporter, dynamic_axes=self.dynamic_axes, verified=self.verified,
+                       verification=self.report.as_dict() if self.report else None)
+        if self.spec_file:
+            out["spec_file"] = str(self.spec_file)
+        if self.notes:
+            out["notes"] = self.notes
+        return out
+
+
+class VerificationError(ExportError):
+    """Exported, but onnxruntime disagrees with PyTorch beyond the tolerance."""
+
+    def __init__(self, message: str, exports: list[ModelExport], **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.exports = exports
+
+
+@dataclass
+class Plan:
+    models: list[str]
+    opset: int
+    dynamic: Optional[list[str]]
+    verify: VerifySpec
+
+
+def export_spec(path: str | Path, overrides: Iterable[str] = (), *, checkpoint: Optional[str | Path] = None,
+                out: Optional[str | Path] = None, fmt: str = "onnx", opset: Optional[int] = None,
+                dynamic: Optional[list[str]] = None, models: Optional[list[str]] = None, verify: Optional[bool] = None,
+                atol: Optional[float] = None, rtol: Optional[float] = None) -> list[ModelExport]:
+    checked = check(path, list(overrides))
+    try:
+        from ..train.checkpoint import load_checkpoint
+
+        ckpt = load_checkpoint(checkpoint) if checkpoint is not None else None
+        plan = make_plan(checked, models, opset, dynamic, verify, atol, rtol)
+        from .writer import Writer
+
+        writer = Writer(checked, ckpt, plan)
+        paths = output_paths(checked, plan.models, out, ".onnx" if fmt == "onnx" else ".safetensors")
+        done = [writer.write(name, paths[name], fmt) for name in plan.models]
+    except NetspecError as exc:
+        raise _located(exc, checked) from None
+    failed = [e for e in done if e.verified is False]
+    if failed:
+        worst = failed[0].report.worst()  # type: ignore[union-attr]
+        raise _located(VerificationError(
+            f"{failed[0].path.name}: onnxruntime differs from PyTorch on output {worst.name!r} by {worst.max_abs:.3g} "
+            f"(atol {plan.verify.atol:g}, rtol {plan.verify.rtol:g})", done,
+            path=("--atol",) if atol is not None else ("export", "onnx", "verify") if checked.spec.export else (),
+            hint="the file was kept for inspection; raise the tolerance only if the difference is expected"), checked)
+    return done
+
+
+def make_plan(checked: Checked, models: Optional[list[str]], opset: Optional[int], dynamic: Optional[list[str]],
+              verify: Optional[bool], atol: Optional[float], rtol: Optional[float]) -> Plan:
+    spec: ExportSpec = checked.spec.export or ExportSpec()
+    errors: list[NetspecError] = []
+    for name in models or []:
+        if name not in checked.graphs:
+            errors.append(SpecError(f"no model named {name!r}", path=("--model",),
+                                    hint=f"the spec's models: {', '.join(checked.graphs)}"))
+    chosen = list(models or spec.models or checked.graphs)
+    known = [BATCH] + [d for n in chosen if n in checked.graphs for d in symbolic_dims(checked.graphs[n])]
+    for name in dynamic or []:
+        if name not in known:
+            errors.append(SpecError(unknown_dim(name, known), path=("--dynamic",)))
+    raise_all(errors)
+    options = spec.onnx.verify
+    update: dict[str, Any] = {k: v for k, v in (("enabled", verify), ("atol", atol), ("rtol", rtol)) if v is not None}
+    return Plan(chosen, opset if opset is not None else spec.onnx.opset,
+                dynamic if dynamic is not None else spec.onnx.dynamic, options.model_copy(update=update))
+
+
+def output_paths(checked: Checked, names: list[str], out: Optional[str | Path], suffix: str) -> dict[str, Path]:
+    """One file per model: OUT itself for one model; for several, OUT is a folder (or a name that
+    gets ``-MODEL`` before its suffix). The default is NAME[-MODEL].SUFFIX in the current folder."""
+    stem = checked.spec.name or Path(checked.loaded.file).stem
+    several = len(names) > 1
+    tagged = several or checked.spec.model is None
+    default = {n: Path(f"{stem}-{n}{suffix}" if tagged else f"{stem}{suffix}") for n in names}
+    if out is None:
+        return default
+    out = Path(out)
+    if out.is_dir() or str(out).endswith(("/", "\\")) or (several and not out.suffix):
+        return {n: out / p for n, p in default.items()}
+    if several:
+        return {n: out.with_name(f"{out.stem}-{n}{out.suffix}") for n in names}
+    return {names[0]: out}
+
+
+def dynamic_symbols(graph: Graph, requested: Optional[list[str]]) -> set[str]:
+    """The dynamic axes of one model: batch and its symbolic dims by default."""
+    syms = symbolic_dims(graph)
+    if requested is None:
+        return {BATCH, *syms}
+    return {n for n in requested if n == BATCH or n in syms}
+
+
+def _located(exc: NetspecError, checked: Checked) -> NetspecError:
+    from ..errors import SpecErrors
+
+    exc.source = exc.source or checked.loaded.source
+    for e in exc.errors if isinstance(exc, SpecErrors) else []:
+        e.source = e.source or checked.loaded.source
+    return exc
