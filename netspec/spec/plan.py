@@ -84,6 +84,10 @@ def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings:
     train: TrainSpec = spec.train or TrainSpec()
     if not graphs:
         return None
+    from .generative_checks import PLANNERS  # autoencoder, vae, gan, contrastive
+
+    if train.program.type in PLANNERS:
+        return PLANNERS[train.program.type](spec, graphs, errors, warnings)
     check_optimizer_names(train, graphs, errors)
     if len(graphs) > 1:
         errors.append(SpecError(f"the {train.program.type} program trains one model; this spec has {len(graphs)}",

@@ -16,6 +16,7 @@ from .data import Pair
 from .log import LogSpec
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .prediction_programs import LanguageModelProgram, SegmentationProgram, Seq2SeqProgram
+from .generative_programs import AutoencoderProgram, ContrastiveProgram, GanProgram, VaeProgram
 
 Globs = list[str]
 
@@ -53,7 +54,8 @@ class Supervised(StrictModel):
     type: Literal["supervised"]
 
 
-Program = tagged(Union[Supervised, LanguageModelProgram, Seq2SeqProgram, SegmentationProgram], "What one training step does.")
+Program = tagged(Union[Supervised, LanguageModelProgram, Seq2SeqProgram, SegmentationProgram, AutoencoderProgram,
+                       VaeProgram, GanProgram, ContrastiveProgram], "What one training step does.")
 
 
 # ---- losses -------------------------------------------------------------------------------------

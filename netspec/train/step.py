@@ -10,7 +10,7 @@ multi-model programs (GANs: generator and discriminator) step each model on thei
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence, Union
 
 import torch
 
@@ -38,24 +38,34 @@ class Updater:
     def autocast(self):
         return self.precision.autocast()
 
-    def update(self, name: str, loss: torch.Tensor) -> None:
-        """Backward ``loss`` for model ``name``; step its optimizer every ``accumulate`` calls."""
-        slot = self.slots[name]
+    def update(self, name: Union[str, Sequence[str]], loss: torch.Tensor) -> bool:
+        """Backward ``loss`` for model ``name`` (or one loss for several models, e.g. a VAE's encoder
+        and decoder: one backward pass); step the optimizer(s) every ``accumulate`` calls. Returns
+        whether the optimizer(s) stepped."""
+        names = (name,) if isinstance(name, str) else tuple(name)
+        slots = [self.slots[n] for n in names]
         if not loss.requires_grad:  # everything frozen (until an unfreeze epoch)
-            return
-        if slot.penalty is not None:
-            loss = loss + slot.penalty()
+            return False
+        for slot in slots:
+            if slot.penalty is not None:
+                loss = loss + slot.penalty()
         if self.accumulate > 1:
             loss = loss / self.accumulate
         if self.scaler is not None:
             self.scaler.scale(loss).backward()
         else:
             loss.backward()
-        slot.micro += 1
-        if slot.micro >= self.accumulate:
-            self.step(name)
+        stepped = False
+        for n, slot in zip(names, slots):
+            slot.micro += 1
+            if slot.micro >= self.accumulate:
+                self.step(n, update_scale=False)
+                stepped = True
+        if stepped and self.scaler is not None:
+            self.scaler.update()  # once per backward pass, after every optimizer it scaled
+        return stepped
 
-    def step(self, name: str) -> None:
+    def step(self, name: str, update_scale: bool = True) -> None:
         """Take the optimizer step now (also used to flush a partial accumulation at epoch end)."""
         slot = self.slots[name]
         if slot.micro == 0:
@@ -66,7 +76,8 @@ class Updater:
             slot.clip()
         if self.scaler is not None:
             self.scaler.step(slot.optimizer)
-            self.scaler.update()
+            if update_scale:
+                self.scaler.update()
         else:
             slot.optimizer.step()
         slot.optimizer.zero_grad(set_to_none=True)
@@ -77,5 +88,8 @@ class Updater:
         slot.steps += 1
 
     def flush(self) -> None:
-        for name in self.slots:
-            self.step(name)
+        pending = [name for name, slot in self.slots.items() if slot.micro]
+        for name in pending:
+            self.step(name, update_scale=False)
+        if pending and self.scaler is not None:
+            self.scaler.update()

@@ -20,10 +20,15 @@ of this package and register it in ``PROGRAMS``; ``train.program: {type: NAME}``
 from .language_model import LanguageModel
 from .segmentation import Segmentation
 from .seq2seq import Seq2Seq
+from .autoencoder import Autoencoder
+from .contrastive import Contrastive
+from .gan import Gan
 from .supervised import Batch, Supervised
+from .vae import Vae
 
 #: train.program.type -> program class (one module per program in this package)
 PROGRAMS: dict[str, type] = {"supervised": Supervised}
+PROGRAMS.update({"autoencoder": Autoencoder, "vae": Vae, "gan": Gan, "contrastive": Contrastive})
 PROGRAMS.update({"language_model": LanguageModel, "seq2seq": Seq2Seq, "segmentation": Segmentation})
 
 __all__ = ["PROGRAMS", "Batch", "Supervised"]
