@@ -12,6 +12,7 @@ from ..errors import NetspecError
 from . import diff_cmd, evaluate_cmd, graph_cmd, layers_cmd, predict_cmd, render_cmd, report_cmd, schema_cmd, summary_cmd, train_cmd, validate_cmd
 from . import generate_cmd
 from . import export_cmd
+from . import sample_cmd
 from .output import EXIT_INTERNAL, debug_enabled, fail
 
 app = typer.Typer(
@@ -53,6 +54,7 @@ app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("predict")(predict_cmd.predict)
 app.command("export")(export_cmd.export)
 app.command("generate")(generate_cmd.generate)
+app.command("sample")(sample_cmd.sample)
 app.command("graph")(graph_cmd.graph)
 app.command("diff")(diff_cmd.diff)
 app.command("report")(report_cmd.report)

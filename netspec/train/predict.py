@@ -20,7 +20,7 @@ from ..data import INPUT_CANDIDATES, DataBundle, check_inputs
 from ..data.preprocess import Preprocessor
 from ..data.readers import IMAGE_SUFFIXES, read_columns, tabular
 from ..data.table import Table
-from ..errors import DataError, NetspecError
+from ..errors import DataError, NetspecError, TrainError
 from ..spec import data as ds
 from .checkpoint import load_checkpoint
 from .session import located, resolve_plan
@@ -86,6 +86,10 @@ def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_siz
     from ..compiler import compile_model
     spec, graph = checked.spec, checked.graph
     plan = resolve_plan(checked)
+    kind = getattr(plan.program, "type", "supervised")
+    if kind in ("vae", "gan"):
+        raise TrainError(f"netspec predict runs one model; a {kind}'s models are sampled with `netspec sample` or "
+                         "exported with `netspec export --model NAME`", path=("train", "program"))
     model = compile_model(graph)
     model.load_state_dict(ckpt["models"]["model"])
     model.eval()
@@ -108,6 +112,9 @@ def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_siz
 
 
 def _format(plan, out: torch.Tensor, pre: Preprocessor, ckpt: dict) -> dict[str, np.ndarray]:
+    if getattr(plan.program, "type", None) == "contrastive":  # the first embedding of each input
+        flat = out.reshape(len(out), -1).numpy()
+        return {f"embedding_{i}": flat[:, i] for i in range(flat.shape[1])}
     classes = (pre.state.get("classes") or [str(i) for i in range(out.shape[-1] if out.dim() > 1 else 2)])
     if plan.mode == "multiclass":
         probs = torch.softmax(out, dim=1).numpy()

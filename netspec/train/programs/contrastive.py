@@ -9,14 +9,14 @@ drawn the same way from the val split, with a generator reseeded for every evalu
 pairs each epoch). ``val.knn_accuracy``: each validation sample takes the label of its nearest
 training embedding (Euclidean, up to ``knn_reference`` training samples).
 
-``tower_graph(graph)`` is the Graph IR of one branch (first input → first embedding), for
-embedding export: the nodes it needs, compiled alone, load the trained weights by name.
+The tower alone (one input → one embedding) is ``netspec.train.towers``: for ONNX export, and
+``netspec predict`` writes a contrastive model's embeddings.
 """
 
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
@@ -127,32 +127,3 @@ class Contrastive:
         if "generator" in state:
             self.gen.set_state(state["generator"].cpu() if self.gen.device.type == "cpu" else state["generator"])
 
-
-def tower_graph(graph: Graph, output: Optional[str] = None) -> Graph:
-    """The sub-graph computing one embedding (default: the first output) from the one input it reads."""
-    from ...errors import ExportError
-
-    name = output or graph.outputs[0][0]
-    value = dict(graph.outputs)[name]
-    needed: set[str] = set()
-    used_inputs: list[str] = []
-    stack = [value]
-    while stack:
-        v = stack.pop()
-        if v[0] == "input":
-            if v[1] not in used_inputs:
-                used_inputs.append(v[1])
-            continue
-        if v[1] in needed:
-            continue
-        needed.add(v[1])
-        node = graph.node(v[1])
-        stack.extend(node.inputs)
-        if node.share:
-            stack.append(("node", node.share, None))
-    nodes = [n for n in graph.nodes if n.name in needed]
-    if any(n.share for n in nodes) or len(used_inputs) != 1:
-        raise ExportError(f"embedding {name!r} is not computed by one tower from one input",
-                          hint="export the first embedding (the tower that owns the shared weights)")
-    return Graph(name=graph.name, path=graph.path, inputs={used_inputs[0]: graph.inputs[used_inputs[0]]}, nodes=nodes,
-                 outputs=[(name, value)], dims=graph.dims)
