@@ -60,6 +60,8 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
         from .spec.plan import plan_training
 
         plan_training(spec, graphs, errors, warnings)  # task defaults and cross-section rules
+    for w in warnings:  # the training rules' warnings are located in this spec too
+        w.source = w.source or smap
     _raise(errors, smap)
     return Checked(LoadedSpec(spec, data, smap, str(path)), graphs, warnings)
 

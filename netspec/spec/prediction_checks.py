@@ -108,8 +108,9 @@ def _seq2seq(train: Any, graph: Any, out_name: str, out: Any, program: Any, erro
     for i, loss in enumerate(train.loss or []):
         ignore = getattr(loss, "ignore_index", None)
         if ignore is not None and ignore != tokens.pad:
+            where = ("train", "loss", i) + (("ignore_index",) if "ignore_index" in loss.model_fields_set else ())
             warnings.append(_warn(f"the loss ignores token {ignore}, but padding is token {tokens.pad}: padded steps are "
-                                  "learned as targets", ("train", "loss", i, "ignore_index"), f"set ignore_index: {tokens.pad}"))
+                                  "learned as targets", where, f"set ignore_index: {tokens.pad}"))
 
 
 def _segmentation(spec: Any, graph: Any, out_name: str, out: Any, errors: list) -> None:

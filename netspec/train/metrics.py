@@ -45,7 +45,8 @@ def _classification(m: Any, mode: str, k: int, threshold: float, ignore: int | N
     if m.type == "iou":
         return C.MulticlassJaccardIndex(num_classes=k, average=avg, **kw)
     if m.type == "dice":
-        return _Argmax(DiceScore(num_classes=k, average=avg, input_format="index"))
+        # over the whole dataset per class (like the Jaccard index), not per sample then averaged
+        return _Argmax(DiceScore(num_classes=k, average=avg, input_format="index", aggregation_level="global"))
     ctor = {"accuracy": C.MulticlassAccuracy, "precision": C.MulticlassPrecision, "recall": C.MulticlassRecall,
             "f1": C.MulticlassF1Score}[m.type]
     return ctor(num_classes=k, average=avg, **kw)
