@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from ..diagnostics import pydantic_errors, show
 from ..errors import NetspecError, SpecError
-from ..init import InitMap
+from ..spec.initializers import InitMap
 from ..spec.base import StrictModel
 from ..spec.model import NAME_RE
 

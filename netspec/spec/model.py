@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
-from ..init import InitMap
+from .initializers import InitMap
 from .base import PositiveInt, StrictModel
 
 NAME_RE = re.compile(r"^[A-Za-z_]\w*(\.\w+)*$")
