@@ -20,6 +20,12 @@ class _Recorder(TorchDispatchMode):
         super().__init__()
         self.wanted, self.stack, self.found = _plain(wanted), [], None
 
+    def enter(self, node: Node) -> None:  # hooks must return None (a value would replace the output)
+        self.stack.append(node)
+
+    def leave(self) -> None:
+        self.stack.pop()
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         if self.found is None and self.stack and _plain(str(func.overloadpacket)) == self.wanted:
             self.found = self.stack[-1]
@@ -34,8 +40,8 @@ def node_running(model: torch.nn.Module, graph: Graph, inputs: Sequence[torch.Te
         if node.share:
             continue
         module = model.get_submodule(node.name)
-        handles.append(module.register_forward_pre_hook(lambda m, a, n=node: recorder.stack.append(n)))
-        handles.append(module.register_forward_hook(lambda m, a, o: recorder.stack.pop()))
+        handles.append(module.register_forward_pre_hook(lambda m, a, n=node: recorder.enter(n)))
+        handles.append(module.register_forward_hook(lambda m, a, o: recorder.leave()))
     was_training = model.training
     try:
         model.eval()

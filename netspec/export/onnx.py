@@ -4,10 +4,11 @@ then check what came out.
 Design around what was measured on torch 2.13 (each point has a test in tests/test_export_traps.py):
 
 * a requested opset below 18 is down-converted from 18 and, when the conversion fails, silently
-  stays 18. The opset of the written file is checked; if it is not the one asked for, the module
-  is exported again with the TorchScript exporter, which implements opsets 9-20 natively (the
-  only fallback, recorded in ``OnnxExport.exporter`` and ``notes``); if that fails too, an
-  ExportError says which opsets work;
+  stays 18 (or claims the lower opset with nodes it does not define: a Split with num_outputs at
+  opset 17). Below 18 the written opset is checked and the file run through onnx.checker; if
+  either fails, the module is exported again with the TorchScript exporter, which implements
+  opsets 9-20 natively (the only fallback, recorded in ``OnnxExport.exporter`` and ``notes``); if
+  that fails too, an ExportError says which opsets work;
 * a second export of an LSTM/GRU in the same process froze a dynamic sequence axis: the exporter
   patches the ops' Python kernels for the export and a stale dispatch cache kept the patched
   kernel's specialization. The caches are cleared before every export, and every axis meant to
@@ -80,14 +81,14 @@ def export_module(module: nn.Module, example_inputs: Sequence[torch.Tensor], inp
     args = tuple(example_inputs)
     result = OnnxExport(path, opset, "dynamo", list(input_names), list(output_names), dynamic_axes)
     proto = _dynamo_export(model, args, result)
-    got = _opset_of(proto)
-    if got != opset:
+    problem = _conversion_problem(proto, opset)
+    if problem:
         if opset >= NATIVE_OPSET or opset > TORCHSCRIPT_MAX_OPSET:
-            raise ExportError(f"asked for opset {opset}, the exporter wrote opset {got}", hint=f"use opset {got}")
-        result.notes.append(f"the current exporter could not convert down to opset {opset} (it wrote {got}); "
+            raise ExportError(f"asked for opset {opset}: {problem}", hint=f"use opset {_opset_of(proto)}")
+        result.notes.append(f"the current exporter could not convert down to opset {opset} ({problem}); "
                             "exported with the TorchScript exporter instead")
         result.exporter = "torchscript"
-        proto = _torchscript_export(model, args, result, got)
+        proto = _torchscript_export(model, args, result, NATIVE_OPSET)
     from .postprocess import check_dynamic, expand_attention_masks, set_metadata
 
     if opset >= 23:
@@ -168,6 +169,7 @@ def _summary(exc: Exception) -> str:
         after = text.split("Exception summary", 1)[1].strip().splitlines()
         text = next((line for line in after if line.strip()), text)
     line = text.splitlines()[0] if text else type(root).__name__
+    line = line.split(" [Caused by")[0].strip()
     return re.sub(r"^<class '[\w.]+'>: ", "", line)[:300]
 
 
@@ -185,6 +187,23 @@ def _quiet():
     finally:
         for lg, level in zip(loggers, levels):
             lg.setLevel(level)
+
+
+def _conversion_problem(proto, opset: int) -> Optional[str]:
+    """Why the exporter's file is not a valid model at ``opset`` (None if it is). Below 18 it
+    converts down from 18: it may keep 18, or write nodes the lower opset does not define."""
+    got = _opset_of(proto)
+    if got != opset:
+        return f"it wrote opset {got}"
+    if opset >= NATIVE_OPSET:
+        return None
+    import onnx
+
+    try:
+        onnx.checker.check_model(proto, full_check=True)
+    except Exception as exc:  # noqa: BLE001 - ValidationError, InferenceError
+        return f"its opset-{opset} file fails onnx.checker: {str(exc).strip().splitlines()[0][:200]}"
+    return None
 
 
 def _opset_of(proto) -> int:

@@ -1,12 +1,14 @@
 """The export copy of a model: the same numbers in eval mode, in forms the ONNX exporter captures.
 
 ``export_copy(model)`` deep-copies the model (the caller's model is never changed) and then:
+(modules are changed in place, by class swap, because a compiled GraphModule keeps references
+to its modules)
 
 * switches to eval mode (dropout and noise off, batch norm on its running statistics);
 * bakes weight_norm / spectral_norm parametrizations into plain weights (their eval-mode value);
-* swaps recurrent modules that take ``lengths`` to the ONNX operators' ``sequence_lens`` form
-  (netspec.export.rnn), because packed sequences cannot be captured;
-* replaces adaptive pooling by explicit windows computed from the (static) input size, because
+* swaps recurrent modules to the ONNX recurrent operators (netspec.export.rnn), because packed
+  sequences cannot be captured and aten.lstm/gru bake the example sequence length;
+* computes adaptive pooling with explicit windows from the (static) input size, because
   the exporter has no mapping for adaptive max pooling (and 3-d average pooling) to sizes above 1;
   output size 1 becomes a plain reduction, which works at any size;
 * runs scaled_dot_product_attention on 3-d inputs as 4-d (the ONNX mapping takes 4-d only);
@@ -28,11 +30,11 @@ from . import rnn
 def export_copy(model: nn.Module) -> nn.Module:
     m = copy.deepcopy(model).eval()
     _bake_parametrizations(m)
-    for name, module in list(m.named_modules()):
+    for module in list(m.modules()):
         if rnn.export_form(module) or _sdpa_form(module):
             continue
         if isinstance(module, _ADAPTIVE):
-            _replace(m, name, AdaptivePoolWindows.like(module))
+            _adaptive_form(module)
     if _clashes(m):
         m = _Wrapped(m)
     return m
@@ -43,6 +45,10 @@ def _bake_parametrizations(model: nn.Module) -> None:
 
     for module in list(model.modules()):
         if parametrize.is_parametrized(module):
+            # the copy shares its Parametrized* class with the original, and removing deletes the
+            # class's properties: give the copy a class of its own first
+            cls = type(module)
+            module.__class__ = type(cls.__name__, cls.__bases__, dict(cls.__dict__))
             for pname in list(module.parametrizations.keys()):  # type: ignore[union-attr]
                 parametrize.remove_parametrizations(module, pname, leave_parametrized=True)
 
@@ -51,51 +57,45 @@ _ADAPTIVE = (nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d,
              nn.AdaptiveMaxPool1d, nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d)
 
 
-class AdaptivePoolWindows(nn.Module):
-    """Adaptive average/max pooling as PyTorch defines it (window i of an axis of size n pooled
-    to m covers [⌊i·n/m⌋, ⌈(i+1)·n/m⌉)), axis by axis: both reductions are separable over the
-    rectangular windows. Axes pooled to 1 are reduced whole; other axes need a static size."""
-
-    def __init__(self, op: str, output_size: tuple) -> None:
-        super().__init__()
-        self.op, self.output_size = op, output_size
-
-    @classmethod
-    def like(cls, module: nn.Module) -> "AdaptivePoolWindows":
-        nd = int(type(module).__name__[-2])
-        size = module.output_size  # type: ignore[attr-defined]
-        sizes = (size,) * nd if isinstance(size, int) or size is None else tuple(size)
-        return cls("mean" if "Avg" in type(module).__name__ else "amax", sizes)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        nd = len(self.output_size)
-        for i, out in enumerate(self.output_size):
-            axis = x.dim() - nd + i
-            x = self._pool(x, axis, x.shape[axis] if out is None else out)
-        return x
-
-    def _pool(self, x: torch.Tensor, axis: int, out: int) -> torch.Tensor:
+def adaptive_pool(x: torch.Tensor, op: str, sizes: tuple) -> torch.Tensor:
+    """Adaptive average (``op="mean"``) or max (``"amax"``) pooling of the last ``len(sizes)``
+    axes as PyTorch defines it: window i of an axis of size n pooled to m covers
+    [⌊i·n/m⌋, ⌈(i+1)·n/m⌉). Axis by axis, since both reductions are separable over rectangular
+    windows. An axis pooled to 1 is reduced whole (any size); others need a static size."""
+    for i, out in enumerate(sizes):
+        axis = x.dim() - len(sizes) + i
         size = x.shape[axis]
+        if out is None or out == size:
+            continue
         if out == 1:
-            return getattr(x, self.op)(axis, keepdim=True)
-        if size == out:
-            return x
-        if size % out == 0:
-            step = size // out
-            return getattr(x.unflatten(axis, (out, step)), self.op)(axis + 1)
-        parts = []
-        for i in range(out):
-            start, end = (i * size) // out, math.ceil((i + 1) * size / out)
-            parts.append(getattr(x.narrow(axis, start, end - start), self.op)(axis, keepdim=True))
-        return torch.cat(parts, axis)
-
-    def extra_repr(self) -> str:
-        return f"op={self.op}, output_size={self.output_size}"
+            x = getattr(x, op)(axis, keepdim=True)
+        elif size % out == 0:
+            x = getattr(x.unflatten(axis, (out, size // out)), op)(axis + 1)
+        else:
+            bounds = [((j * size) // out, math.ceil((j + 1) * size / out)) for j in range(out)]
+            x = torch.cat([getattr(x.narrow(axis, a, b - a), op)(axis, keepdim=True) for a, b in bounds], axis)
+    return x
 
 
-def _replace(root: nn.Module, name: str, new: nn.Module) -> None:
-    parent_name, _, leaf = name.rpartition(".")
-    setattr(root.get_submodule(parent_name) if parent_name else root, leaf, new)
+class _AdaptiveWindows:
+    """Put in front of a torch adaptive pooling class (on the export copy)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # type: ignore[override]
+        return adaptive_pool(x, *pool_spec(self))  # type: ignore[arg-type]
+
+
+def pool_spec(module: nn.Module) -> tuple[str, tuple]:
+    """("mean" | "amax", output size per pooled axis) of a torch adaptive pooling module."""
+    name = type(module).__name__
+    nd = int(name[name.index("Pool") + 4])
+    size = module.output_size  # type: ignore[attr-defined]
+    sizes = (size,) * nd if isinstance(size, int) or size is None else tuple(size)
+    return ("mean" if "Avg" in name else "amax"), sizes
+
+
+def _adaptive_form(module: nn.Module) -> None:
+    cls = type(module)
+    module.__class__ = type(f"Onnx{cls.__name__}", (_AdaptiveWindows, cls), {})
 
 
 class _Sdpa4d:

@@ -99,7 +99,7 @@ def verify(path: str | Path, module: nn.Module, inputs_list: Sequence[Inputs], a
             got = _run(session, names, feed)
             with torch.no_grad():
                 want = module(*tensors)
-            want = list(want) if isinstance(want, (tuple, list)) else [want]
+            want = torch.utils._pytree.tree_leaves(want)  # (y, (h, c)) -> [y, h, c], as ONNX flattens them
             checks = [compare(n, g, w.detach().cpu().numpy(), atol, rtol) for n, g, w in zip(out_names, got, want)]
             if len(got) != len(want):
                 checks.append(OutputCheck("(count)", math.inf, math.inf, False, f"ONNX gives {len(got)}, PyTorch {len(want)}"))
