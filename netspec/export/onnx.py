@@ -62,6 +62,7 @@ class OnnxExport:
     input_names: list[str]
     output_names: list[str]
     dynamic_axes: dict[str, dict[int, str]]
+    dynamic_outputs: dict[str, dict[int, str]] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
 
@@ -79,7 +80,8 @@ def export_module(module: nn.Module, example_inputs: Sequence[torch.Tensor], inp
     dynamic_axes = {k: dict(v) for k, v in (dynamic_axes or {}).items()}
     model = export_copy(module) if prepare else module.eval()
     args = tuple(example_inputs)
-    result = OnnxExport(path, opset, "dynamo", list(input_names), list(output_names), dynamic_axes)
+    dynamic_outputs = {k: dict(v) for k, v in (dynamic_outputs or {}).items()}
+    result = OnnxExport(path, opset, "dynamo", list(input_names), list(output_names), dynamic_axes, dynamic_outputs)
     proto = _dynamo_export(model, args, result)
     problem = _conversion_problem(proto, opset)
     if problem:
@@ -93,7 +95,7 @@ def export_module(module: nn.Module, example_inputs: Sequence[torch.Tensor], inp
 
     if opset >= 23:
         expand_attention_masks(proto)
-    check_dynamic(proto, dynamic_axes, dynamic_outputs or {})
+    check_dynamic(proto, dynamic_axes, dynamic_outputs)
     set_metadata(proto, metadata or {})
     _save(proto, path)
     return result
@@ -134,7 +136,8 @@ def _bind(model: nn.Module, per_arg: list) -> dict:
 def _torchscript_export(model: nn.Module, args: tuple, result: OnnxExport, native: int):
     import onnx
 
-    axes = {**result.dynamic_axes}
+    axes = {**result.dynamic_axes, **result.dynamic_outputs}  # it fixes every output axis not named
+    rnn.register_torchscript_symbolic()
     buffer = io.BytesIO()
     try:
         with _quiet():

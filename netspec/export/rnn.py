@@ -99,6 +99,32 @@ def _onnx_rnn_translation(x, w, r, b, lengths, h0, c0, mode: str, hidden_size: i
 TRANSLATIONS = {torch.ops.netspec.onnx_rnn.default: _onnx_rnn_translation}
 
 
+def _torchscript_symbolic(g, x, w, r, b, lengths, h0, c0, mode, hidden_size, bidirectional):
+    """The same mapping for the TorchScript exporter (the fallback below opset 18)."""
+    from torch.onnx import symbolic_helper as sh
+
+    mode, hidden, bidir = sh._parse_arg(mode, "s"), sh._parse_arg(hidden_size, "i"), sh._parse_arg(bidirectional, "b")
+    if sh._is_none(lengths):
+        seq = g.op("prim::Constant")
+        seq.setType(torch._C.OptionalType.ofTensor())
+    else:
+        seq = g.op("Cast", lengths, to_i=6)
+    common = {"hidden_size_i": hidden, "direction_s": "bidirectional" if bidir else "forward"}
+    if mode == "LSTM":
+        return g.op("LSTM", x, w, r, b, seq, h0, c0, outputs=3, **common)
+    if mode == "GRU":
+        y, yh = g.op("GRU", x, w, r, b, seq, h0, linear_before_reset_i=1, outputs=2, **common)
+    else:
+        act = "Tanh" if mode == "RNN_TANH" else "Relu"
+        y, yh = g.op("RNN", x, w, r, b, seq, h0, activations_s=[act] * (2 if bidir else 1), outputs=2, **common)
+    return y, yh, g.op("Identity", yh)
+
+
+def register_torchscript_symbolic() -> None:
+    """Let the TorchScript exporter translate ``netspec::onnx_rnn`` (opsets 9 and up)."""
+    torch.onnx.register_custom_op_symbolic("netspec::onnx_rnn", _torchscript_symbolic, 9)
+
+
 def run_layers(module: nn.RNNBase, seq: torch.Tensor, lengths: Optional[torch.Tensor], h0: Optional[torch.Tensor],
                c0: Optional[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """All layers of a torch RNN/LSTM/GRU over a sequence-first (L, N, I) input with
