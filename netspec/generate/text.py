@@ -36,10 +36,11 @@ def language_model_io(checked: Checked) -> tuple[str, str]:
     if len(checked.graphs) != 1:
         raise SpecError("a language model is one model; this spec has several", path=("models",), at_key=True)
     graph = checked.graph
-    (name, t), = graph.inputs.items() if len(graph.inputs) == 1 else ((None, None),)
-    if name is None or t.dtype != "int64" or len(t.shape) != 1:
+    types = list(graph.inputs.values())
+    if len(types) != 1 or types[0].dtype != "int64" or len(types[0].shape) != 1:
         raise SpecError("a language model reads one int64 token sequence (L,)", path=("inputs",),
                         hint="e.g. inputs: {tokens: {shape: [seq], dtype: int64}}")
+    name = next(iter(graph.inputs))
     out_name, out = next(iter(graph.output_types().items()))
     if len(out.shape) != 2:
         raise SpecError(f"output {out_name!r} must be (L, V) next-token logits", path=("model", "outputs"))
