@@ -9,7 +9,7 @@ torch-backed function is used)::
     checked = netspec.check_spec("specs/lenet5.yaml", ["model.layers[0].conv2d.out_channels=8"])
     graph = netspec.build_graph("specs/lenet5.yaml")          # the model's graph IR (shapes, costs)
     model = netspec.compile_model(graph, seed=0)               # a torch.nn.Module
-    result = netspec.train("examples/digits_mlp.yaml")          # a run directory with checkpoints
+    result = netspec.train_spec("examples/digits_mlp.yaml")     # a run directory with checkpoints
     netspec.export_onnx("specs/lenet5.yaml", out="lenet5.onnx")  # verified against PyTorch
 
 Errors are ``netspec.errors.NetspecError`` subclasses carrying spec paths (see netspec.errors).
@@ -29,7 +29,7 @@ _API = {
     "load_spec": ("netspec.spec.load", "load_spec"),
     "check_spec": ("netspec.check", "check"),
     "compile_model": ("netspec.compiler", "compile_model"),
-    "train": ("netspec.train.api", "train_spec"),
+    "train_spec": ("netspec.train.api", "train_spec"),
     "export_onnx": ("netspec.export", "export_spec"),
 }
 
