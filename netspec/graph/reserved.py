@@ -10,5 +10,5 @@ register_forward_pre_hook register_full_backward_hook register_full_backward_pre
 register_load_state_dict_post_hook register_load_state_dict_pre_hook register_module
 register_parameter register_state_dict_post_hook register_state_dict_pre_hook requires_grad_
 set_extra_state set_submodule share_memory smart_load state_dict to to_empty train training type xpu
-zero_grad graph graph_name input_names output_names outputs_dict plan
+zero_grad graph graph_name input_names output_names outputs_dict forward_capture plan
 """.split())
