@@ -6,7 +6,8 @@
   export -> explicit windows at static sizes, a located refusal for dynamic ones;
 * LSTM/GRU exports freeze the sequence axis -> the ONNX recurrent operators via a custom op, the
   dispatch caches cleared, and every dynamic axis checked in the written graph;
-* opset 23 attention with a padding mask fails in onnxruntime -> the mask is expanded;
+* opset 23 attention with a padding mask fails in onnxruntime -> the mask is expanded; below 23,
+  a query with no key to attend to came out as the mean of the values instead of PyTorch's zeros;
 * parametrizations (spectral/weight norm) are baked into plain weights on a copy;
 * an operator without ONNX mapping is an error located at the spec's node.
 """
@@ -194,6 +195,34 @@ def test_a_transformer_with_a_padding_mask_runs_in_onnxruntime_at_opset_23(tmp_p
     producers = {o: n.op_type for n in graph.node for o in n.output}
     masks = [n.input[3] for n in graph.node if n.op_type == "Attention" and len(n.input) > 3 and n.input[3]]
     assert masks and all(producers[m] == "Expand" for m in masks)
+
+
+MASKED_SPEC = """netspec: 1
+dims: {seq: 10}
+inputs:
+  x: {shape: [seq, 16]}
+  pad: {shape: [seq], dtype: bool}
+model:
+  layers:
+    - {name: enc, transformer_encoder_layer: {nhead: 2, dim_feedforward: 32, key_padding: mask, causal: true},
+       inputs: [x, pad]}
+"""
+
+
+@pytest.mark.parametrize("opset", [18, 23])
+def test_a_query_with_no_key_to_attend_to_gives_what_pytorch_gives(opset, write_spec, tmp_path):
+    """Causal attention over left padding: the first queries see only padding. PyTorch gives zeros
+    there; the exporter's own translation below opset 23 gave the mean of the values."""
+    spec = write_spec(MASKED_SPEC)
+    checked = check(spec)
+    (done,) = export_spec(spec, out=tmp_path / "m.onnx", opset=opset)
+    assert_verified([done], checked, opset=opset)  # random masks
+    model = compile_model(checked.graph, seed=0).eval()
+    pad = torch.zeros(3, 7, dtype=torch.bool)
+    pad[0, :3] = True  # left padding: queries 0-2 of sample 0 have no key
+    pad[1, :] = True   # a sample that is all padding
+    report = verify(done.path, model, [[torch.randn(3, 7, 16), pad]])
+    assert report.ok, report.worst()
 
 
 # ---- parametrizations ----------------------------------------------------------------------------

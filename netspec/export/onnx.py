@@ -15,6 +15,7 @@ Design around what was measured on torch 2.13 (each point has a test in tests/te
   be dynamic is checked in the written graph (a frozen one is an ExportError, never a silent file);
 * at opset 23 onnxruntime rejects the ``Attention`` node of a transformer with a padding mask
   (it wants the mask's query axis spelled out): masks are expanded to (…, Lq, Lk) in the graph;
+  below 23 a query with no key to attend to is not zero as in PyTorch (netspec.export.attention);
 * packed sequences, adaptive pooling and 3-d attention get export forms (netspec.export.prepare).
 
 ``export_module`` is the whole-module API; netspec.export.spec drives it for spec models.
@@ -113,11 +114,17 @@ def _dynamo_export(model: nn.Module, args: tuple, result: OnnxExport):
         with _quiet():
             program = torch.onnx.export(model, args, dynamo=True, input_names=result.input_names,
                                         output_names=result.output_names, opset_version=result.opset,
-                                        dynamic_shapes=_bind(model, per_arg), custom_translation_table=rnn.TRANSLATIONS,
+                                        dynamic_shapes=_bind(model, per_arg), custom_translation_table=_translations(result.opset),
                                         verbose=False)
     except Exception as exc:  # noqa: BLE001 - the exporter raises many kinds; all become ExportErrors
         raise _export_error(exc, result.opset) from None
     return program.model_proto
+
+
+def _translations(opset: int) -> dict:
+    from . import attention
+
+    return {**rnn.TRANSLATIONS, **(attention.TRANSLATIONS if opset < 23 else {})}
 
 
 def _bind(model: nn.Module, per_arg: list) -> dict:

@@ -6,7 +6,7 @@ The example uses batch 2 and the spec's ``dims``. Verification runs use other ba
 that the graph's shape rules accept (so a U-Net's spatial size stays divisible by 16); small sizes
 are preferred, to keep verification cheap. Integer inputs that feed an embedding are drawn below
 its vocabulary; other integer inputs (lengths) are drawn in [1, the shortest sequence] so that
-padding really occurs; bool inputs (masks) stay all False.
+padding really occurs; bool inputs (padding masks) are random but keep the first position.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def verification_sets(graph: Graph, dynamic: set[str], options: VerifySpec) -> l
                               path=("export", "onnx", "verify", "dims"),
                               hint="give sizes it accepts under export.onnx.verify.dims")
         batch = batches[i % len(batches)]
-        inputs = _with_lengths(graph, random_inputs(graph, batch, sizes, gen), sizes, gen)
+        inputs = _with_masks(graph, _with_lengths(graph, random_inputs(graph, batch, sizes, gen), sizes, gen), gen)
         out.append(({BATCH: batch, **{s: sizes[s] for s in symbols}}, inputs))
     return out
 
@@ -89,6 +89,17 @@ def _with_lengths(graph: Graph, inputs: dict[str, torch.Tensor], sizes: dict[str
             lengths = torch.randint(1, shortest + 1, (n,), generator=gen)
             lengths[0] = shortest  # one sample uses the whole sequence
             inputs[name] = lengths
+    return inputs
+
+
+def _with_masks(graph: Graph, inputs: dict[str, torch.Tensor], gen: torch.Generator) -> dict[str, torch.Tensor]:
+    """Bool inputs (padding masks, True = padding as in PyTorch) at random, but never the first
+    position of the last axis, so every query keeps a key to attend to."""
+    for name, t in graph.inputs.items():
+        if t.dtype == "bool" and inputs[name].dim() > 1:
+            mask = torch.rand(inputs[name].shape, generator=gen) < 0.3
+            mask[..., 0] = False
+            inputs[name] = mask
     return inputs
 
 
