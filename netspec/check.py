@@ -36,6 +36,7 @@ class Checked:
 
 def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
     """Everything ``netspec validate`` checks. Raises SpecErrors (with ``.source``) on problems."""
+    overrides = list(overrides)  # read twice: here and by the tune checks
     data, smap = load_data(path, overrides)
     errors: list[NetspecError] = []
     warnings: list[NetspecError] = []
@@ -56,14 +57,28 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
         errors += exc.errors
     except NetspecError as exc:
         errors.append(exc)
+    plan = None
     if len(errors) == before and (spec.train is not None or spec.data is not None):
         from .spec.plan import plan_training
 
-        plan_training(spec, graphs, errors, warnings)  # task defaults and cross-section rules
+        plan = plan_training(spec, graphs, errors, warnings)  # task defaults and cross-section rules
+    if len(errors) == before:
+        _check_scale_out(spec, path, overrides, plan, errors)
     for w in warnings:  # the training rules' warnings are located in this spec too
         w.source = w.source or smap
     _raise(errors, smap)
     return Checked(LoadedSpec(spec, data, smap, str(path)), graphs, warnings)
+
+
+def _check_scale_out(spec, path, overrides, plan, errors: list[NetspecError]) -> None:
+    """train.distributed and tune: rules (the tune checks apply corners of the search space)."""
+    from .spec.distributed import check_distributed
+
+    check_distributed(spec, errors)
+    if spec.tune is not None:
+        from .tune.checks import check_tune
+
+        check_tune(spec, path, overrides, plan, errors)
 
 
 def _raise(errors: list[NetspecError], smap) -> None:

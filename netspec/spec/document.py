@@ -9,6 +9,7 @@ from .data import DataSpec
 from .export import ExportSpec, check_names
 from .model import BlockDef, Constraints, InputSpec, ModelDef
 from .train import TrainSpec
+from .tune import TuneSpec
 
 SPEC_VERSION = 1
 
@@ -31,6 +32,8 @@ class Spec(StrictModel):
     data: Optional[DataSpec] = Field(None, description="Training data: source, split, preprocessing, augmentation.")
     train: Optional[TrainSpec] = Field(None, description="Training: task, losses, optimizer, schedule, metrics, runtime.")
     export: Optional[ExportSpec] = Field(None, description="How `netspec export` writes and verifies the model(s).")
+    tune: Optional[TuneSpec] = Field(None, description="A hyperparameter search for `netspec tune`: space, objective, "
+                                                      "sampler, pruner.")
 
     @model_validator(mode="after")
     def _one_model_section(self) -> "Spec":

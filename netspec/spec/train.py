@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BeforeValidator, Field, model_validator
 
 from .data import Pair
+from .distributed import DistributedSpec
 from .log import LogSpec
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .prediction_programs import LanguageModelProgram, SegmentationProgram, Seq2SeqProgram
@@ -463,6 +464,8 @@ class TrainSpec(StrictModel):
     deterministic: bool = Field(False, description="torch.use_deterministic_algorithms (bit-exact reruns on one machine).")
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     log: LogSpec = Field(default_factory=LogSpec, description="Experiment tracking: {tensorboard: true} and/or {mlflow: true}.")
+    distributed: Optional[DistributedSpec] = Field(
+        None, description="Runs on several processes (netspec train --nproc-per-node N, torchrun, SLURM): ddp or fsdp.")
 
     @model_validator(mode="after")
     def _one_optimizer_form(self) -> "TrainSpec":

@@ -1,0 +1,12 @@
+"""Hyperparameter search on Optuna: ``netspec tune SPEC`` driven by the spec's ``tune:`` section.
+
+* ``space``     the search space: Optuna suggestions per spec path, ``--set`` overrides, the baseline
+* ``checks``    what ``netspec validate`` checks in ``tune:`` (torch- and optuna-free)
+* ``objective`` one trial: train with the trial's values, report each epoch's metric to the pruner
+* ``crossval``  k-fold cross-validation of one configuration (an evaluation mode for small data)
+* ``study``     samplers, pruners, storage, resuming a killed study, several workers on one study
+* ``results``   the best spec as a complete YAML, the trials as rows, plots of the search
+
+Optuna is an optional extra (``pip install 'netspec[tune]'``); only ``objective`` and ``study``
+import it, when a search runs.
+"""
