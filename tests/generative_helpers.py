@@ -25,8 +25,9 @@ def problems(path: Path) -> list[tuple[tuple, str]]:
     return []
 
 
-def session_for(path: Path, overrides: tuple[str, ...] = (), **kwargs):
-    return build_session(check(path, list(overrides)), **kwargs)
+def session_for(path: Path, overrides: tuple[str, ...] = (), device: str = "cpu", **kwargs):
+    """A session on the CPU (tests that replay a step with torch ops use the CPU RNG)."""
+    return build_session(check(path, list(overrides)), device=device, **kwargs)
 
 
 class Interrupt(Exception):

@@ -120,3 +120,20 @@ def test_bce_on_a_decoder_without_sigmoid_is_a_warning(write_spec):
     warnings = check(write_spec(text)).warnings
     assert any(w.path == ("train", "program", "reconstruction") and "sigmoid" in w.message for w in warnings)
     assert not check(VAE).warnings  # the sigmoid before the reshape counts
+
+
+def test_pretrained_loads_into_the_named_model(tmp_path):
+    """With several models, `pretrained.model` names the model to load (from the checkpoint's
+    model of the same name); the others keep their fresh initialization."""
+    train_spec(VAE, ["train.epochs=1"], out=tmp_path / "first")
+    from netspec.errors import TrainError
+    from netspec.train.checkpoint import load_checkpoint
+
+    saved = load_checkpoint(tmp_path / "first" / "last.pt")["models"]
+    s = session_for(VAE, (f"train.pretrained={{path: {tmp_path / 'first' / 'last.pt'}, model: decoder}}",))
+    for k, v in s.models["decoder"].state_dict().items():
+        assert torch.equal(v, saved["decoder"][k]), k
+    assert not torch.equal(s.models["encoder"].state_dict()["hidden.weight"], saved["encoder"]["hidden.weight"])
+    with pytest.raises(TrainError) as info:
+        session_for(VAE, (f"train.pretrained={{path: {tmp_path / 'first' / 'last.pt'}}}",))
+    assert info.value.path == ("train", "pretrained", "model")
