@@ -9,9 +9,11 @@ from typing import Annotated, Optional
 import typer
 
 from .common import JsonOpt, SetOpt, SpecArg, user_errors
+from .distributed import EndpointOpt, NnodesOpt, NodeRankOpt, NprocOpt, RdzvIdOpt
 
 
 def train(
+    ctx: typer.Context,
     spec: SpecArg,
     set_: SetOpt = None,
     epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Override train.epochs.")] = None,
@@ -20,18 +22,46 @@ def train(
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue from a run directory or checkpoint.")] = None,
     json_: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
+    nproc_per_node: NprocOpt = None,
+    nnodes: NnodesOpt = 1,
+    node_rank: NodeRankOpt = None,
+    rdzv_endpoint: EndpointOpt = None,
+    rdzv_id: RdzvIdOpt = None,
 ) -> None:
-    """Train a spec: data, model, loss and optimizer from the YAML; writes metrics.jsonl and checkpoints."""
-    from ..train.api import train_spec
+    """Train a spec: data, model, loss and optimizer from the YAML; writes metrics.jsonl and checkpoints.
+    With --nproc-per-node N it trains on N processes (train.distributed: ddp or fsdp); under torchrun or
+    srun it trains as the rank the environment gives it."""
+    from ..train.distributed.env import launch_env
     from .progress import reporter_for
 
-    reporter = reporter_for(quiet or json_)
+    rank = launch_env()
+    if nproc_per_node is not None or nnodes > 1:
+        from ..train.distributed.launch import LaunchPlan
+        from .distributed import launch_training, worker_argv
+
+        if rank is not None:
+            raise typer.BadParameter(f"this process is already rank {rank.rank} of a {rank.launcher} launch",
+                                     param_hint="--nproc-per-node")
+        plan = LaunchPlan(nproc_per_node or 1, nnodes, node_rank, rdzv_endpoint, rdzv_id)
+        launch_training(spec, set_ or [], plan, worker_argv(ctx, spec, set_ or [], epochs, device, out, resume, json_, quiet))
+        return
+    reporter = reporter_for(quiet or json_ or (rank is not None and rank.rank != 0))
     try:
         with user_errors(str(spec)):
-            result = train_spec(spec, set_ or [], epochs=epochs, device=device, out=out, resume=resume, reporter=reporter)
+            if rank is None:
+                from ..train.api import train_spec
+
+                result = train_spec(spec, set_ or [], epochs=epochs, device=device, out=out, resume=resume, reporter=reporter)
+            else:
+                from ..train.distributed.worker import train_rank
+
+                result = train_rank(rank, spec, set_ or [], epochs=epochs, device=device, out=out, resume=resume,
+                                    reporter=reporter)
     finally:
         if hasattr(reporter, "close"):
             reporter.close()
+    if rank is not None and rank.rank != 0:
+        return  # rank 0 reports the run
     final = {k: v for k, v in result.metrics.items() if k.startswith(("train.", "val.", "test."))}
     summary = {"run_dir": result.run_dir, "epochs": result.epochs, "best_epoch": result.best_epoch,
                "stopped_epoch": result.stopped_epoch, "train_time_s": round(result.train_time_s, 3), "metrics": final}

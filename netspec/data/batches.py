@@ -7,7 +7,9 @@
   too large for the device; each worker gathers a whole batch with one NumPy fancy index.
 
 Both draw their order from a ``torch.Generator`` whose state the checkpoint saves, so a resumed
-run sees the same batches as an uninterrupted one.
+run sees the same batches as an uninterrupted one. ``order(gen)`` and ``take(windows)`` split an
+epoch into its two halves, so a distributed run can cut each batch window among its processes
+(``netspec.train.distributed.sharding``) from the very same order.
 """
 
 from __future__ import annotations
@@ -41,16 +43,26 @@ class DeviceBatches:
         n, b = self.num_samples, self.batch_size
         return n // b if self.drop_last else math.ceil(n / b)
 
+    def order(self, gen: Optional[torch.Generator] = None) -> torch.Tensor:
+        """This epoch's sample order (drawn from ``gen`` unless sequential)."""
+        if self.mode == "sequential" or gen is None:
+            device = next(iter(self.tensors.values())).device if self.tensors else None
+            return torch.arange(self.num_samples, device=device)
+        return _order(self.num_samples, gen, self.mode, self.weights)
+
+    def take(self, windows: list[torch.Tensor]) -> Iterator[Batch]:
+        """One batch per window of sample indices."""
+        for idx in windows:
+            yield {k: v.index_select(0, idx) for k, v in self.tensors.items()}
+
     def epoch(self, gen: Optional[torch.Generator] = None) -> Iterator[Batch]:
-        n, b = self.num_samples, self.batch_size
+        b = self.batch_size
         if self.mode == "sequential" or gen is None:
             for start in range(0, len(self) * b, b):
                 yield {k: v[start: start + b] for k, v in self.tensors.items()}
             return
-        order = _order(n, gen, self.mode, self.weights)
-        for start in range(0, len(self) * b, b):
-            idx = order[start: start + b]
-            yield {k: v.index_select(0, idx) for k, v in self.tensors.items()}
+        order = self.order(gen)
+        yield from self.take([order[start: start + b] for start in range(0, len(self) * b, b)])
 
 
 class _BatchGather(torch.utils.data.Dataset):
@@ -79,16 +91,22 @@ class StreamBatches:
         n, b = self.num_samples, self.batch_size
         return n // b if self.drop_last else math.ceil(n / b)
 
-    def epoch(self, gen: Optional[torch.Generator] = None) -> Iterator[Batch]:
-        n, b = self.num_samples, self.batch_size
+    def order(self, gen: Optional[torch.Generator] = None) -> np.ndarray:
+        """This epoch's sample order (drawn from ``gen`` unless sequential)."""
+        n = self.num_samples
         if self.mode == "sequential" or gen is None:
-            order = np.arange(n)
-        else:
-            cpu = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen, device=gen.device)))
-            order = _order(n, cpu, self.mode, self.weights).numpy()
-        batches = [order[s: s + b] for s in range(0, len(self) * b, b)]
-        loader = torch.utils.data.DataLoader(_BatchGather(self.arrays), sampler=batches, batch_size=None,
+            return np.arange(n)
+        cpu = torch.Generator().manual_seed(int(torch.randint(0, 2**62, (1,), generator=gen, device=gen.device)))
+        return _order(n, cpu, self.mode, self.weights).numpy()
+
+    def take(self, windows: list[np.ndarray]) -> Iterator[Batch]:
+        """One batch per window of sample indices, gathered by the DataLoader's workers."""
+        loader = torch.utils.data.DataLoader(_BatchGather(self.arrays), sampler=windows, batch_size=None,
                                              num_workers=self.num_workers, pin_memory=self.pin,
                                              persistent_workers=False)
         for batch in loader:
             yield {k: v.to(self.device, non_blocking=self.pin) for k, v in batch.items()}
+
+    def epoch(self, gen: Optional[torch.Generator] = None) -> Iterator[Batch]:
+        order, b = self.order(gen), self.batch_size
+        yield from self.take([order[s: s + b] for s in range(0, len(self) * b, b)])

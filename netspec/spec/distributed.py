@@ -27,8 +27,8 @@ class Ddp(StrictModel):
     bucket_cap_mb: PositiveFloat = Field(25.0, description="Size of the gradient buckets reduced together (MiB).")
     find_unused_parameters: bool = Field(
         False, description="Allow parameters that take no part in a step's loss (slower; needed for conditional paths).")
-    broadcast_buffers: bool = Field(True, description="Copy rank 0's buffers (BatchNorm running statistics) to every "
-                                                      "process at the start of each training forward pass.")
+    forward_sync_buffers: bool = Field(True, description="Copy rank 0's buffers (BatchNorm running statistics) to "
+                                                         "every process at the start of each training forward pass.")
 
 
 class Fsdp(StrictModel):
@@ -83,6 +83,15 @@ def check_distributed(spec: Any, errors: list) -> None:
     if dist.strategy.type == "fsdp" and len(spec.model_defs()) > 1:
         errors.append(SpecError("fsdp shards one model; this spec has several", path=path + ("strategy",),
                                 hint="use strategy: ddp for multi-model programs"))
+    if dist.strategy.type == "fsdp":
+        tb, ml = train.log.tensorboard_options(), train.log.mlflow_options()
+        if tb is not None and tb.graph:
+            errors.append(SpecError("a sharded model cannot be traced by one process for the TensorBoard graph",
+                                    path=("train", "log", "tensorboard"), hint="tensorboard: {graph: false}"))
+        if ml is not None and ml.log_model:
+            errors.append(SpecError("a sharded model cannot be saved whole by one process for MLflow",
+                                    path=("train", "log", "mlflow"), hint="mlflow: {log_model: false} (the run's "
+                                                                          "checkpoints are logged as artefacts)"))
     if dist.backend == "nccl" and train.device == "cpu":
         errors.append(SpecError("the nccl backend needs CUDA devices, but train.device is cpu", path=path + ("backend",),
                                 hint="use backend: gloo (or auto) on CPU"))

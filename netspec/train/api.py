@@ -38,7 +38,9 @@ def default_run_dir(checked: Checked) -> Path:
 
 def train_spec(path: str | Path, overrides: Iterable[str] = (), epochs: Optional[int] = None,
                device: Optional[str] = None, out: Optional[str | Path] = None, resume: Optional[str | Path] = None,
-               reporter: Any = None, checked: Optional[Checked] = None) -> RunResult:
+               reporter: Any = None, checked: Optional[Checked] = None, dist: Any = None) -> RunResult:
+    """``dist`` (a DistContext) makes this one rank of a distributed run: rank 0 chooses the run
+    directory and writes every file; the other ranks train their share and join its collectives."""
     checked = checked or check(path, list(overrides))
     try:
         ckpt = load_checkpoint(resume) if resume is not None else None
@@ -48,9 +50,15 @@ def train_spec(path: str | Path, overrides: Iterable[str] = (), epochs: Optional
             run_dir = Path(resume) if Path(resume).is_dir() else Path(resume).parent
         else:
             run_dir = default_run_dir(checked)
-        session = build_session(checked, epochs, device, ckpt)
+        if dist is not None:  # rank 0's choice (the default is timestamped)
+            run_dir = Path(dist.broadcast(str(run_dir)))
+        session = build_session(checked, epochs, device, ckpt, dist=dist)
         run_dir.mkdir(parents=True, exist_ok=True)
         text = resolved_text(checked)
+        if dist is not None and not dist.is_main:
+            from .distributed.worker import follow
+
+            return follow(session, run_dir, text)
         (run_dir / "spec.yaml").write_text(text, encoding="utf-8")
         _reset_log(run_dir / "metrics.jsonl", session.epoch)
         from ..report.outputs import RunOutputs  # train.log trackers; plots and report.html at the end

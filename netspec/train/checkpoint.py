@@ -16,6 +16,8 @@ A checkpoint is a dict of tensors and plain types only::
     preprocess       fitted preprocessing (scalers, categories, vocabulary, class labels)
     metrics          the metrics row of the last completed epoch
     tracker          early stopping / best-metric state {monitor, mode, best, best_epoch, bad_epochs}
+    sharded          (FSDP runs only) the folder beside the file that holds models and optimizers
+                     (torch.distributed.checkpoint); ``load_checkpoint`` reads it into full state dicts
 
 ``load_checkpoint(path)`` checks the format; ``rebuild_models(ckpt)`` compiles the model(s) from
 ``spec_text`` and loads their weights (no spec file or data needed).
@@ -90,6 +92,10 @@ def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, An
     if ckpt.get("format_version", 0) > FORMAT_VERSION:
         raise TrainError(f"{path} has checkpoint format {ckpt['format_version']}; this netspec reads up to {FORMAT_VERSION}",
                          hint="upgrade netspec")
+    if ckpt.get("sharded"):  # an FSDP run's: the tensors are in a torch.distributed.checkpoint folder beside it
+        from .distributed.sharded import fill_sharded
+
+        fill_sharded(ckpt, path)
     return ckpt
 
 

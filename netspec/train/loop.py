@@ -27,8 +27,9 @@ import torch
 
 from ..errors import TrainError
 from ..spec.plan import monitor_mode
-from .checkpoint import new_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, new_checkpoint, save_checkpoint
 from .runtime import rng_state
+from .session import load_model
 
 
 @dataclass
@@ -56,6 +57,8 @@ def evaluate_split(session, split: str) -> dict[str, Any]:
         size = next(iter(batch.values())).shape[0]
         total += program.eval_step(batch, session.precision.autocast).float() * size
         n += size
+    if session.dist is not None:  # every rank evaluated its share of the split
+        total, n = session.dist.sum(total, n)
     row = {f"{split}.loss": float(total / n)}
     row.update({f"{split}.{k}": v for k, v in program.metrics["eval"].compute().items()})
     return row
@@ -106,7 +109,7 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
                       es.min_delta if es else 0.0, session.tracker)
     best_state = None
     if session.resumed_from is not None and run_dir is not None and (run_dir / "best.pt").is_file() and es and es.restore_best:
-        best_state = torch.load(run_dir / "best.pt", map_location=session.device, weights_only=True)["models"]
+        best_state = load_checkpoint(run_dir / "best.pt", map_location=session.device)["models"]
     loader, gen, augment = data.loaders["train"], session.generator, data.augment
     history: list[dict[str, Any]] = []
     stopped = None
@@ -134,6 +137,8 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
             if reporter is not None:
                 reporter.batch(epoch, i, size)
         session.updater.flush()
+        if session.dist is not None:  # the loss over the whole global batch stream, the same on every rank
+            total, n = session.dist.sum(total, n)
         row: dict[str, Any] = {"epoch": epoch, "train.loss": float(total / max(n, 1))}
         if not torch.isfinite(torch.tensor(row["train.loss"])):
             raise TrainError(f"the training loss is {row['train.loss']} at epoch {epoch}", path=("train", "optimizer", "lr"),
@@ -152,7 +157,7 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
         row["samples_per_s"] = n / max(row["epoch_time_s"], 1e-9)
         history.append(row)
         if hasattr(program, "end_epoch"):  # e.g. the GAN's fixed-noise sample grid
-            program.end_epoch(epoch, run_dir)
+            program.end_epoch(epoch, run_dir if _main(session) else None)
         if improved and es is not None and es.restore_best:
             best_state = {k: copy.deepcopy(m.state_dict()) for k, m in session.models.items()}
         stop = es is not None and tracker.bad_epochs >= es.patience
@@ -167,19 +172,36 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
     final = history[-1] if history else dict((session.resumed_from or {}).get("metrics") or {})
     if best_state is not None and tracker.best_epoch is not None:
         for k, m in session.models.items():
-            m.load_state_dict(best_state[k])
+            load_model(session, m, best_state[k])
         final = next((r for r in history if r["epoch"] == tracker.best_epoch), final)
         final = {**final, **evaluate_split(session, "val")}
     return RunResult(str(run_dir) if run_dir else None, session.epoch, tracker.best_epoch, stopped, train_time, final, history)
 
 
+def _main(session) -> bool:
+    """Whether this process writes the run's files (rank 0 of a distributed run)."""
+    return session.dist is None or session.dist.is_main
+
+
+def _save(session, ckpt: dict, path: Path) -> None:
+    if session.dist is None:
+        save_checkpoint(ckpt, path)
+    elif session.dist.strategy == "fsdp":  # every rank writes its shards
+        from .distributed.sharded import save_sharded
+
+        save_sharded(session, ckpt, path)
+    elif session.dist.is_main:
+        save_checkpoint(ckpt, path)
+
+
 def _write(session, run_dir: Path, spec_text: str, row: dict, improved: bool, last_epoch: bool) -> None:
-    with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
-        fh.write(json.dumps(row) + "\n")
+    if _main(session):
+        with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
     every = session.train.checkpoint.every
     ckpt = None
     if row["epoch"] % every == 0 or last_epoch:
         ckpt = _checkpoint(session, spec_text, row)
-        save_checkpoint(ckpt, run_dir / "last.pt")
+        _save(session, ckpt, run_dir / "last.pt")
     if improved and session.train.checkpoint.best:
-        save_checkpoint(ckpt or _checkpoint(session, spec_text, row), run_dir / "best.pt")
+        _save(session, ckpt or _checkpoint(session, spec_text, row), run_dir / "best.pt")

@@ -44,6 +44,7 @@ class Session:
     epoch: int = 0  # completed epochs
     tracker: dict[str, Any] = field(default_factory=dict)
     resumed_from: Optional[dict] = None
+    dist: Any = None  # a DistContext when the run spans several processes (netspec.train.distributed)
 
     @property
     def spec(self):
@@ -77,10 +78,12 @@ class ProgramContext:
 
 
 def build_session(checked: Checked, epochs: Optional[int] = None, device: Optional[str] = None,
-                  resume: Optional[dict] = None, preprocess: Optional[dict] = None) -> Session:
+                  resume: Optional[dict] = None, preprocess: Optional[dict] = None, dist: Any = None) -> Session:
     """Build a run; ``resume`` is a checkpoint to continue, ``preprocess`` a saved preprocessing state
     to apply instead of fitting one (evaluate/predict). Every model of the spec is compiled and gets
-    its own optimizer (``train.optimizers[name]``, else ``train.optimizer``), schedule and hooks."""
+    its own optimizer (``train.optimizers[name]``, else ``train.optimizer``), schedule and hooks.
+    ``dist`` (a DistContext) makes this one rank of a distributed run: its share of every batch,
+    models wrapped in DDP or sharded by FSDP, a random stream of its own."""
     spec = checked.spec
     train = (spec.train or TrainSpec()).model_copy(update={k: v for k, v in (("epochs", epochs), ("device", device)) if v})
     plan = resolve_plan(checked)
@@ -99,7 +102,12 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
         raise TrainError("freeze matches no parameter", path=("train", "freeze"),
                          hint="globs match node names (hidden1, layer1.*) or parameter names (hidden1.weight)")
     weights = torch.tensor(bundle.class_weights, dtype=torch.float32, device=dev) if bundle.class_weights is not None else None
-    forward = {k: torch.compile(m) if train.compile else m for k, m in models.items()}
+    wrapped = models
+    if dist is not None:
+        from .distributed.wrap import distribute
+
+        wrapped = distribute(dist, bundle, models, train)
+    forward = {k: torch.compile(m) if train.compile else m for k, m in wrapped.items()}
     if hasattr(program_cls, "from_session"):
         program = program_cls.from_session(ProgramContext(models, forward, plan, bundle.inputs, bundle, dev, train, weights))
     else:  # single-model programs: (model, plan, inputs, device, class_weights, threshold, train_metrics)
@@ -109,11 +117,15 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     steps = math.ceil(len(bundle.loaders["train"]) / train.accumulate)
     slots = {name: _slot(train, name, model, max(steps, 1)) for name, model in models.items()}
     updater = Updater(slots, precision, train.accumulate)
-    gen_device = dev if bundle.loaders["train"].__class__.__name__ == "DeviceBatches" and dev.type == "cuda" else torch.device("cpu")
+    train_batches = getattr(bundle.loaders["train"], "base", bundle.loaders["train"])  # a rank's share wraps them
+    gen_device = dev if train_batches.__class__.__name__ == "DeviceBatches" and dev.type == "cuda" else torch.device("cpu")
     gen = torch.Generator(device=gen_device).manual_seed(train.seed)
     session = Session(checked, train, plan, base, dev, precision, bundle, models, program, updater, gen)
+    session.dist = dist
     if resume is not None:
         restore(session, resume)
+    if dist is not None:
+        dist.seed_rank(train.seed, session.epoch)
     return session
 
 
@@ -141,12 +153,12 @@ def restore(session: Session, ckpt: dict) -> None:
     """Put a checkpoint's state back: weights, optimizer, schedule, scaler, counters, RNG states."""
     for name, model in session.models.items():
         try:
-            model.load_state_dict(ckpt["models"][name])
+            load_model(session, model, ckpt["models"][name])
         except (KeyError, RuntimeError) as exc:
             raise TrainError(f"the checkpoint does not fit this spec's model {name!r}: {str(exc).splitlines()[0]}",
                              hint="resume with the spec the run was started with") from None
         slot = session.updater.slots[name]
-        slot.optimizer.load_state_dict(ckpt["optimizers"][name])
+        _load_optimizer(session, model, slot.optimizer, ckpt["optimizers"][name])
         slot.schedule.load_state_dict(ckpt["schedules"][name])
         slot.steps = (ckpt.get("steps") or {}).get(name, ckpt.get("step", 0))
     if ckpt.get("program") and hasattr(session.program, "load_state_dict"):
@@ -157,6 +169,25 @@ def restore(session: Session, ckpt: dict) -> None:
     session.tracker = dict(ckpt.get("tracker") or {})
     set_rng_state(ckpt["rng"], session.generator)
     session.resumed_from = ckpt
+
+
+def load_model(session: Session, model: torch.nn.Module, state: dict) -> None:
+    """``model.load_state_dict(state)``; on an FSDP rank, a full state dict is cut into its shards."""
+    if session.dist is None:
+        model.load_state_dict(state)
+    else:  # FSDP cuts a full state dict into this rank's shards
+        from .distributed.wrap import load_model_state
+
+        load_model_state(session.dist, model, state)
+
+
+def _load_optimizer(session: Session, model: torch.nn.Module, optimizer: torch.optim.Optimizer, state: dict) -> None:
+    if session.dist is None:
+        optimizer.load_state_dict(state)
+    else:
+        from .distributed.wrap import load_optimizer_state
+
+        load_optimizer_state(session.dist, model, optimizer, state)
 
 
 def located(exc: Exception, checked: Checked) -> Exception:

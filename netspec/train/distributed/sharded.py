@@ -1,0 +1,88 @@
+"""Sharded checkpoints of FSDP runs (torch.distributed.checkpoint), loadable anywhere.
+
+An FSDP run's ``last.pt`` / ``best.pt`` is the usual netspec checkpoint (spec text, epoch, RNG,
+preprocessing, metrics, tracker...) without the weights, plus ``sharded: FOLDER``: the model and
+optimizer tensors are in ``FOLDER`` (next to the file), written by every rank at once with
+``torch.distributed.checkpoint``; the optimizer's non-tensor state (param groups: lr, betas...)
+stays in the file. Folders are named by epoch (``last.e0007.dcp``) and the file is written after
+its folder is complete, so a crash never leaves a file pointing at half a folder.
+
+``fill_sharded(ckpt, path)`` reads the folder in one process into ordinary full state dicts
+(``models``, ``optimizers`` in torch's own format), so evaluate, predict, export and resuming on
+any number of processes work on FSDP checkpoints unchanged; resharding to another world size
+happens when the full state is loaded into a sharded model (``wrap.load_model_state``).
+The folder's ``.metadata`` is a pickle (torch.distributed.checkpoint's format): load sharded
+checkpoints you trust, as with any checkpoint folder.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ...errors import TrainError
+
+
+def save_sharded(session: Any, ckpt: dict, path: Path) -> None:
+    """Every rank writes its shards; rank 0 then writes the checkpoint file (atomically)."""
+    import torch.distributed.checkpoint as dcp
+    from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
+
+    from ..checkpoint import save_checkpoint
+
+    ctx = session.dist
+    folder = path.parent / f"{path.stem}.e{int(ckpt['epoch']):04d}.dcp"
+    models, tensors, extras = {}, {}, {}
+    for name, model in session.models.items():
+        models[name] = get_model_state_dict(model)
+        osd = get_optimizer_state_dict(model, session.updater.slots[name].optimizer)
+        tensors[name] = {p: {k: v for k, v in s.items() if isinstance(v, torch.Tensor)} for p, s in osd["state"].items()}
+        extras[name] = {"param_groups": osd["param_groups"],
+                        "state": {p: {k: v for k, v in s.items() if not isinstance(v, torch.Tensor)}
+                                  for p, s in osd["state"].items()}}
+    dcp.save({"models": models, "optimizers": tensors}, checkpoint_id=str(folder))
+    ctx.barrier()
+    if ctx.is_main:
+        header = {k: v for k, v in ckpt.items() if k not in ("models", "optimizers")}
+        save_checkpoint({**header, "sharded": folder.name, "sharded_optimizers": extras}, path)
+        for old in path.parent.glob(f"{path.stem}.e*.dcp"):
+            if old.name != folder.name:
+                shutil.rmtree(old, ignore_errors=True)
+    ctx.barrier()
+
+
+def fill_sharded(ckpt: dict, path: Path) -> dict:
+    """Read the checkpoint's shard folder into full ``models`` and ``optimizers`` (one process)."""
+    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
+
+    folder = Path(path).parent / ckpt["sharded"]
+    if not (folder / ".metadata").is_file():
+        raise TrainError(f"{path} keeps its weights in {folder}, which is missing or incomplete",
+                         hint="copy the checkpoint file together with its .dcp folder")
+    with tempfile.TemporaryDirectory() as tmp:
+        flat = Path(tmp) / "full.pt"
+        dcp_to_torch_save(folder, flat)
+        full = torch.load(flat, map_location="cpu", weights_only=True)
+    ckpt["models"] = full["models"]
+    ckpt["optimizers"] = {name: _numbered(full["optimizers"].get(name, {}), extra)
+                          for name, extra in (ckpt.get("sharded_optimizers") or {}).items()}
+    return ckpt
+
+
+def _numbered(tensors: dict, extra: dict) -> dict:
+    """Optimizer state keyed by parameter name -> torch's format (parameters numbered in group order)."""
+    groups, state, i = [], {}, 0
+    for group in extra["param_groups"]:
+        ids = []
+        for name in group["params"]:
+            merged = {**extra["state"].get(name, {}), **tensors.get(name, {})}
+            if merged:
+                state[i] = merged
+            ids.append(i)
+            i += 1
+        groups.append({**group, "params": ids})
+    return {"state": state, "param_groups": groups}

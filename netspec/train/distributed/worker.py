@@ -1,0 +1,70 @@
+"""One rank of a distributed ``netspec train``: join the group, train, leave the group.
+
+``train_rank(launch, path, ...)`` is what ``netspec train`` runs when the environment gives it a
+rank (the elastic launcher, ``torchrun`` or ``srun``). Rank 0 writes the run directory, metrics,
+checkpoints (FSDP: every rank writes its shards) and the report; the other ranks train their
+share (``follow``) and take part in rank 0's collective steps. A lost peer (a rank that crashed
+or was killed) surfaces as a TrainError saying so, instead of a backend traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable, Optional
+
+from ...check import check
+from ...errors import NetspecError, TrainError
+from ...spec.train import TrainSpec
+from ..api import train_spec
+from ..loop import RunResult, fit
+from ..session import located
+from .env import LaunchEnv, export_env
+
+
+def train_rank(launch: LaunchEnv, path: str | Path, overrides: Iterable[str] = (), epochs: Optional[int] = None,
+               device: Optional[str] = None, out: Optional[str | Path] = None, resume: Optional[str | Path] = None,
+               reporter: Any = None) -> RunResult:
+    import torch.distributed as dist
+
+    from .context import DistContext
+
+    checked = check(path, list(overrides))
+    train = checked.spec.train or TrainSpec()
+    try:
+        export_env(launch)
+        ctx = DistContext.start(launch, train.distributed, device or train.device)
+    except NetspecError as exc:
+        raise located(exc, checked) from None
+    try:
+        return train_spec(path, overrides, epochs=epochs, device=str(ctx.device), out=out, resume=resume,
+                          reporter=reporter if ctx.is_main else None, checked=checked, dist=ctx)
+    except RuntimeError as exc:  # dist.DistError is one; gloo also raises plain RuntimeErrors
+        if not isinstance(exc, dist.DistError) and not any(w in str(exc) for w in _PEER_LOST):
+            raise
+        raise TrainError(f"rank {ctx.rank} lost contact with the other processes of the run ({_reason(exc)})",
+                         hint="another rank failed or was stopped; its own error says why") from None
+    finally:
+        ctx.close()
+
+
+def _reason(exc: Exception) -> str:
+    text = str(exc)
+    known = next((w for w in _PEER_LOST[:3] if w in text), None)
+    if known:
+        return known.lower()
+    first = next((line.strip() for line in text.splitlines() if line.strip()), type(exc).__name__)
+    return first if len(first) <= 120 else first[:117] + "..."
+
+
+#: what the backends say when a peer has gone away (crashed, killed, or stopped by the agent)
+_PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "Broken pipe", "gloo", "NCCL", "ProcessGroup")
+
+
+def follow(session: Any, run_dir: Path, spec_text: str) -> RunResult:
+    """A rank other than 0: train its share; then join the collective passes of rank 0's report
+    (the confusion matrix over the sharded validation split)."""
+    from ...report.record import confusion
+
+    result = fit(session, run_dir, None, spec_text)
+    confusion(session)
+    return result
