@@ -217,6 +217,11 @@ def test_gan_example_draws_digits_the_cnn_recognizes(tmp_path, judge):
     baseline = max(judge.confidence(p0), judge.confidence(noise))
     assert judge.confidence(p) >= 0.75 and judge.confidence(p) >= baseline + 0.2, (judge.confidence(p), baseline)
     assert judge.coverage(p) >= 7 and judge.coverage(p0) <= 2 and judge.coverage(noise) <= 2
+    from netspec.export import export_spec  # the trained generator as verified ONNX
+
+    done = export_spec(EXAMPLES / "digits_gan.yaml", checkpoint=tmp_path / "gan", models=["generator"],
+                       out=tmp_path / "generator.onnx")
+    assert done[0].verified is True and done[0].dynamic_axes == {"z": {0: "batch"}}
 
 
 def test_cgan_example_draws_the_digit_asked_for(tmp_path, judge):
@@ -256,7 +261,3 @@ def test_sample_command_writes_a_grid_and_refuses_a_label_without_condition(writ
         assert im.size == (4 * 33 + 1, 4 * 33 + 1)
     bad = run_cli("sample", str(spec), "--checkpoint", str(tmp_path / "r"), "--label", "1")
     assert bad.returncode == 1 and "conditional GAN" in bad.stderr and "Traceback" not in bad.stderr
-    from netspec.export import export_spec
-
-    done = export_spec(spec, checkpoint=tmp_path / "r", models=["generator"], out=tmp_path / "g.onnx")
-    assert done[0].verified is True
