@@ -131,3 +131,13 @@ def test_a_file_that_fails_the_checker_is_reported(tmp_path):
     onnx.save(bad, str(tmp_path / "bad.onnx"))
     with pytest.raises(ExportError, match="fails onnx.checker"):
         verify(tmp_path / "bad.onnx", nn.ReLU(), [[torch.randn(2, 3)]])
+
+
+@pytest.mark.gpu
+def test_a_module_on_the_gpu_exports_and_verifies_against_itself(tmp_path):
+    dec = Decoder().cuda().eval()
+    path = tmp_path / "d.onnx"
+    export_module(dec, [torch.randn(2, 8, device="cuda")], ["z"], ["mean"], path, dynamic_axes={"z": {0: "batch"}})
+    report = verify(path, dec, [[torch.randn(3, 8)], [torch.randn(6, 8)]])  # PyTorch runs on the GPU
+    assert report.ok, report.worst()
+    assert next(dec.parameters()).is_cuda and not dec.training  # the caller's module stays where it was

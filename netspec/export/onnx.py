@@ -79,8 +79,8 @@ def export_module(module: nn.Module, example_inputs: Sequence[torch.Tensor], inp
     """
     path = Path(path)
     dynamic_axes = {k: dict(v) for k, v in (dynamic_axes or {}).items()}
-    model = export_copy(module) if prepare else module.eval()
-    args = tuple(example_inputs)
+    model = export_copy(module).cpu() if prepare else module.eval()  # the file is device-free; CPU traces it
+    args = tuple(t.cpu() for t in example_inputs) if prepare else tuple(example_inputs)
     dynamic_outputs = {k: dict(v) for k, v in (dynamic_outputs or {}).items()}
     result = OnnxExport(path, opset, "dynamo", list(input_names), list(output_names), dynamic_axes, dynamic_outputs)
     proto = _dynamo_export(model, args, result)

@@ -89,6 +89,7 @@ def verify(path: str | Path, module: nn.Module, inputs_list: Sequence[Inputs], a
     out_names = [o.name for o in session.get_outputs()]
     report = VerifyReport(Path(path), atol, rtol)
     was_training = module.training
+    device = next(module.parameters(), torch.empty(0)).device  # PyTorch runs where the module lives
     module.eval()
     try:
         for i, inputs in enumerate(inputs_list):
@@ -98,7 +99,7 @@ def verify(path: str | Path, module: nn.Module, inputs_list: Sequence[Inputs], a
                 raise ExportError(f"{Path(path).name} takes {len(names)} input(s) ({', '.join(names)}), got {len(feed)}")
             got = _run(session, names, feed)
             with torch.no_grad():
-                want = module(*tensors)
+                want = module(*[t.to(device) for t in tensors])
             want = torch.utils._pytree.tree_leaves(want)  # (y, (h, c)) -> [y, h, c], as ONNX flattens them
             checks = [compare(n, g, w.detach().cpu().numpy(), atol, rtol) for n, g, w in zip(out_names, got, want)]
             if len(got) != len(want):
