@@ -7,7 +7,13 @@ constructor ever runs and no tag can instantiate anything. On the way we
 * resolve scalars by the YAML 1.2 core schema: ``1e-3`` is a float, ``yes``/``on`` are strings,
   ``010`` is ten,
 * reject explicit non-standard tags (``!!python/object``, ``!custom``),
-* bound the expansion of aliases (a "billion laughs" document is an error, not an OOM).
+* bound the expansion of aliases (a "billion laughs" document is an error, not an OOM),
+* bound nesting depth and node count in a first pass over the parser's events, before anything
+  is composed: libyaml's composer recurses in C (a document nested 50,000 levels deep crashes the
+  process) and its scanner is quadratic in nesting depth, so both limits are checked while the
+  parse is still cheap,
+* refuse integers beyond 64 bits (no spec value needs them, and Python will not print an integer
+  of more than 4,300 digits).
 
 No pydantic and no torch here.
 """
@@ -24,7 +30,9 @@ import yaml
 from .errors import Location, SpecError, SpecPath
 
 MAX_BYTES = 16 * 1024 * 1024
-MAX_VALUES = 250_000
+MAX_VALUES = 50_000  # values after alias expansion (the largest shipped spec has under 200)
+MAX_DEPTH = 64  # nesting levels of mappings and lists (shipped specs use fewer than 12)
+MAX_INT = 2**63 - 1
 
 _STD = "tag:yaml.org,2002:"
 _NULL = re.compile(r"^(?:~|null|Null|NULL|)$")
@@ -101,6 +109,7 @@ def load_text(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
             location=Location(file, 1, 1),
         )
     try:
+        _prescan(text, file)
         loader = _Loader(text)
         try:
             node = loader.get_single_node()
@@ -120,11 +129,47 @@ def load_text(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
                         location=Location(file, line, col)) from None
     except yaml.YAMLError as exc:
         raise SpecError(f"invalid YAML: {exc}", location=Location(file, 1, 1)) from None
+    except RecursionError:  # the pure-Python composer (no libyaml); the prescan bounds depth first
+        raise SpecError(f"nesting deeper than {MAX_DEPTH} levels", location=Location(file, 1, 1)) from None
     smap = SourceMap()
     if node is None:
         return None, smap
     builder = _Builder(file, smap)
     return builder.build(node, ()), smap
+
+
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+_NODE = (yaml.ScalarEvent, yaml.AliasEvent) + _OPEN
+
+
+def _prescan(text: str, file: str) -> None:
+    """Walk the parser's events (iterative, no composing) and stop early at MAX_DEPTH nesting
+    levels or MAX_VALUES nodes, so neither the composer nor the builder sees such a document."""
+    loader = _Loader(text)
+    try:
+        depth = nodes = 0
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, _NODE):
+                nodes += 1
+                if nodes > MAX_VALUES:
+                    raise SpecError(f"document has more than {MAX_VALUES:,} values", hint="specs are small documents",
+                                    location=_mark(event, file))
+            if isinstance(event, _OPEN):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    raise SpecError(f"nesting deeper than {MAX_DEPTH} levels", hint="specs are shallow documents",
+                                    location=_mark(event, file))
+            elif isinstance(event, _CLOSE):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
+def _mark(event: yaml.Event, file: str) -> Location:
+    mark = event.start_mark
+    return Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
 
 
 def load_file(path: str | Path) -> tuple[Any, SourceMap]:
@@ -171,6 +216,9 @@ class _Builder:
                 location=self.loc(node),
             )
         self.smap.add(path, self.loc(node), key_loc)
+        if len(path) > MAX_DEPTH:  # aliases can nest what the text does not
+            raise SpecError(f"nesting deeper than {MAX_DEPTH} levels", hint="specs are shallow documents",
+                            location=self.loc(node))
         if id(node) in self.active:
             raise SpecError("recursive YAML alias", location=self.loc(node))
         if isinstance(node, yaml.ScalarNode):
@@ -262,14 +310,22 @@ class _Builder:
 
 def _parse_int(text: str, loc: Location) -> int:
     t = text.replace("_", "")
+    digits = len(t.lstrip("+-").lstrip("0"))
+    if digits > 40:  # more digits than any 64-bit integer has, in any base
+        raise SpecError(f"integer of {digits} digits is out of range", hint=f"integers are at most {MAX_INT:,}",
+                        location=loc)
     try:
         if t.startswith("0x"):
-            return int(t[2:], 16)
-        if t.startswith("0o"):
-            return int(t[2:], 8)
-        return int(t, 10)
+            value = int(t[2:], 16)
+        elif t.startswith("0o"):
+            value = int(t[2:], 8)
+        else:
+            value = int(t, 10)
     except ValueError:
         raise SpecError(f"not an integer: {text!r}", location=loc) from None
+    if abs(value) > MAX_INT:
+        raise SpecError(f"integer {value:,} is out of range", hint=f"integers are at most {MAX_INT:,}", location=loc)
+    return value
 
 
 def _parse_float(text: str, loc: Location) -> float:

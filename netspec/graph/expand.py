@@ -17,6 +17,7 @@ from ..diagnostics import did_you_mean, pydantic_errors, show
 from ..errors import NetspecError, SpecError, SpecErrors, SpecPath
 from ..layers import get_layer, layer_tags
 from ..layers.base import Layer
+from ..limits import MAX_NODES
 from ..spec.model import NODE_KEYS, BlockDef
 from .blocks import Bound, bind, relocate, substitute
 from .ir import Node, ValueId
@@ -65,6 +66,7 @@ class Expander:
         self.nodes: list[Node] = []
         self.aliases: dict[ValueId, ValueId] = {}
         self.instances: dict[str, tuple[Item, Ctx]] = {}
+        self.over_budget = False  # more than MAX_NODES nodes: expansion stops (reported once)
 
     # ---- errors ---------------------------------------------------------------------------
     def report(self, exc: NetspecError, ctx: Ctx) -> None:
@@ -161,6 +163,8 @@ class Expander:
                                   hint=None if lo > 1 or len(values) <= 1 else "use a merge layer (add, concat, multiply) to join inputs"), ctx)
             return
         notes = tuple(reversed(ctx.notes))
+        if self.out_of_budget(item, item.repeat, ctx):
+            return
         for r in range(item.repeat):
             name = qn if item.repeat == 1 else f"{qn}.{r}"
             node = Node(name=name, layer=layer, inputs=values, path=relocate(item.path, ctx.origins), notes=notes,  # type: ignore[arg-type]
@@ -169,6 +173,16 @@ class Expander:
             node.tie = dict(item.tie_targets)
             self.nodes.append(node)
             values = [("node", name, None)] + list(values[1:])  # a repeated layer keeps its other inputs
+
+    def out_of_budget(self, item: Item, adding: int, ctx: Ctx) -> bool:
+        """True (reported once per model) when the expanded graph would pass MAX_NODES nodes, so a
+        `repeat` of nested blocks cannot make validation build millions of nodes."""
+        if self.over_budget or len(self.nodes) + adding <= MAX_NODES:
+            return self.over_budget
+        self.over_budget = True
+        self.report(SpecError(f"the model expands to more than {MAX_NODES:,} nodes", path=item.path,
+                              hint="check the `repeat` counts of this layer or block and of the blocks it uses"), ctx)
+        return True
 
     def resolve_tie(self, item: Item, table: dict[str, Entry], ctx: Ctx) -> None:
         """``tie: {param: name}``: the name must be another layer of this scope."""
@@ -204,6 +218,8 @@ class Expander:
         note = (relocate(item.path, ctx.origins), f"in block {item.tag!r} used here")
         outs = values
         for r in range(item.repeat):
+            if self.out_of_budget(item, 0, ctx):
+                return
             if len(outs) != len(block.inputs):
                 where = item.path + ("inputs",) if r == 0 and item.inputs is not None else item.path
                 msg = (f"block {item.tag!r} takes {len(block.inputs)} input(s) ({', '.join(block.inputs)}), got {len(outs)}"

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from ..diagnostics import pydantic_errors, show
 from ..errors import NetspecError, SpecError
+from ..limits import MAX_REPEAT
 from ..spec.initializers import InitMap
 from ..spec.base import StrictModel
 from ..spec.model import NAME_RE
@@ -87,5 +88,8 @@ def _repeat(item: Any, value: Any, path: tuple) -> list[NetspecError]:
         path = path + ("count",)
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         return [SpecError(f"expected a positive integer, got {show(count)}", path=path)]
+    if count > MAX_REPEAT:
+        return [SpecError(f"repeat {count:,} is more than {MAX_REPEAT:,}", path=path,
+                          hint="a model repeats a layer or block a handful of times; check the number")]
     item.repeat, item.first = count, first
     return []

@@ -64,7 +64,8 @@ class ConvNd(Layer):
         expect_rank(x, self.nd + 1, LAYOUTS[self.nd])
         c = expect_static(x[0], "channel count")
         if c % self.groups or self.out_channels % self.groups:
-            common = [g for g in range(1, min(c, self.out_channels) + 1) if c % g == 0 and self.out_channels % g == 0]
+            both = math.gcd(c, self.out_channels)
+            common = [g for g in range(1, min(both, 4096) + 1) if both % g == 0]  # bounded: sizes can be huge
             raise ShapeError(
                 f"groups={self.groups} must divide both the input channels ({c}) and out_channels ({self.out_channels})",
                 hint=f"groups that fit: {', '.join(map(str, common))}",

@@ -5,6 +5,7 @@ from typing import ClassVar, Sequence, Union
 from pydantic import Field
 
 from ..errors import ShapeError
+from ..limits import MAX_OUTPUTS
 from ..spec.base import PositiveInt
 from .base import Example, Layer
 from .registry import register
@@ -112,6 +113,9 @@ class Split(Layer):
             raise ShapeError(f"cannot split the symbolic dim {size!r}", hint="split a dim of fixed size")
         if isinstance(self.split_size_or_sections, int):
             k = self.split_size_or_sections
+            if -(-size // k) > MAX_OUTPUTS:
+                raise ShapeError(f"splitting a dim of size {size:,} into pieces of {k} gives more than {MAX_OUTPUTS:,} outputs",
+                                 hint="split into fewer, larger pieces")
             return [min(k, size - i) for i in range(0, size, k)]
         if sum(self.split_size_or_sections) != size:
             raise ShapeError(f"sections {self.split_size_or_sections} add up to {sum(self.split_size_or_sections)}, "

@@ -19,6 +19,7 @@ from typing import ClassVar, Literal, Sequence, Union
 from pydantic import Field, field_validator, model_validator
 
 from ..errors import ShapeError
+from ..limits import MAX_REPEAT
 from ..spec.base import PositiveInt, Probability
 from .base import FLOAT, LONG, Example, Layer
 from .registry import register
@@ -41,7 +42,7 @@ class RecurrentLayer(Layer):
     module: ClassVar[str]
 
     hidden_size: PositiveInt = Field(description="Size H of the hidden state.")
-    num_layers: PositiveInt = Field(1, description="Number of stacked recurrent layers.")
+    num_layers: PositiveInt = Field(1, le=MAX_REPEAT, description="Number of stacked recurrent layers.")
     bidirectional: bool = Field(False, description="Also run the sequence backwards; outputs concatenate both directions.")
     dropout: Probability = Field(0.0, description="Dropout between stacked layers (needs num_layers > 1).")
     bias: bool = Field(True, description="Learn the input and hidden biases.")

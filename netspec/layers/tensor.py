@@ -8,6 +8,7 @@ from typing import ClassVar, Optional, Sequence, Union
 from pydantic import Field
 
 from ..errors import ShapeError
+from ..limits import MAX_OUTPUTS
 from ..spec.base import PositiveInt
 from .base import Example, Layer
 from .merge import broadcast
@@ -50,7 +51,9 @@ class Chunk(_SameDtype):
         size = x[axis]
         if not isinstance(size, int):
             raise ShapeError(f"cannot chunk the symbolic dim {size!r}", hint="chunk a dim of fixed size")
-        step = math.ceil(size / self.chunks)
+        if self.chunks > MAX_OUTPUTS:
+            raise ShapeError(f"{self.chunks:,} chunks are more than {MAX_OUTPUTS:,} outputs", hint="cut into fewer pieces")
+        step = -(-size // self.chunks)  # integer ceil: sizes may exceed a float's precision
         pieces = [min(step, size - i) for i in range(0, size, step)]
         if len(pieces) != self.chunks:
             raise ShapeError(f"a dim of size {size} does not cut into {self.chunks} chunks (got {len(pieces)})",

@@ -4,8 +4,9 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
-# strict: a quoted "10" is not an integer and 1 is not a boolean; unknown keys are errors.
-STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True)
+# strict: a quoted "10" is not an integer and 1 is not a boolean; unknown keys are errors; numbers are
+# finite (.nan and .inf are errors: no spec value means them, and they would reach training unchecked).
+STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True, allow_inf_nan=False)
 
 
 class StrictModel(BaseModel):

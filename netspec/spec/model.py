@@ -70,7 +70,7 @@ class BlockDef(StrictModel):
     args: dict[str, ArgSpec] = Field(default={}, description="Arguments: `name: int` (required) or `name: default`.")
     inputs: list[str] = Field(default_factory=lambda: ["input"], description="Names of the block's inputs.")
     layers: list[LayerItem] = Field(min_length=1, description="The block's layers; `${arg}` refers to an argument.")
-    outputs: Optional[list[str]] = Field(None, description="Names of the nodes the block returns (default: the last).")
+    outputs: Optional[list[str]] = Field(None, min_length=1, description="Names of the nodes the block returns (default: the last).")
 
     @field_validator("args", mode="before", json_schema_input_type=dict[str, Union[ArgSpec, str, int, float, bool, list, None]])
     @classmethod
@@ -87,7 +87,7 @@ class ModelDef(StrictModel):
     inputs: Optional[dict[str, InputSpec]] = Field(None, description="This model's inputs (default: the spec's `inputs`).")
     init: dict[str, InitMap] = Field(default={}, description="Initializers per layer type: {conv2d: {weight: kaiming_normal}}.")
     layers: list[LayerItem] = Field(min_length=1, description="Layers in order; each feeds the next unless it names `inputs`.")
-    outputs: Optional[list[str]] = Field(None, description="Nodes the model returns, by name (default: the last layer).")
+    outputs: Optional[list[str]] = Field(None, min_length=1, description="Nodes the model returns, by name (default: the last layer).")
 
 
 class Constraints(StrictModel):

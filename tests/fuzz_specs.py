@@ -1,0 +1,231 @@
+"""Hypothesis strategies that mutate the shipped specs, and the in-process runner that puts each
+mutant through `netspec validate` exactly as the command line does (``netspec.cli.app.main``).
+
+Mutations (each case applies one to three of them):
+
+* on the data: keys deleted, renamed or replaced by another key of the same mapping (a
+  duplicate, once rendered by the text mutations below); values replaced by wrong types, huge,
+  negative, NaN/Inf numbers, empty or odd unicode strings, subtrees from other specs; numbers
+  perturbed; lists truncated or nested deeper (beyond the loader's depth limit too);
+* on the text: random bytes inserted, ranges deleted, lines duplicated (duplicate keys), the
+  file truncated, indentation broken;
+* whole documents: YAML alias bombs of random shape, multi-megabyte files.
+
+``run_cli_in_process(args)`` returns (exit code, stdout, stderr, CPU seconds); ``check_outcome``
+asserts the contract: exit 0 (valid) or 1 with located diagnostics, never a traceback or exit 3,
+within a CPU-time bound (CPU time, not wall time: the machine running the tests may be shared).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import io
+import json
+import math
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from hypothesis import strategies as st
+
+from conftest import EXAMPLES, SPECS
+from netspec.cli.app import main
+from netspec.source import load_text
+
+SPEC_FILES = sorted(SPECS.glob("*.yaml")) + sorted(EXAMPLES.glob("*.yaml"))
+PARSED = {f.name: load_text(f.read_text(encoding="utf-8"), str(f))[0] for f in SPEC_FILES}
+TEXTS = {f.name: f.read_text(encoding="utf-8") for f in SPEC_FILES}
+
+ODD_STRINGS = ["", " ", "\u202e", "漢字", "e\u0301", "\U0001f600", "${x}", "${", "$", "relu", "model", "input",
+               "inputs", "logits", "null", "~", "a.b", "../x", "/etc/passwd", "0x10", "1e-3", "yes", "-",
+               "*", "&a", "!!python/name:os.system", "x" * 300, "\t", "NaN", "inf", "type", "layers"]
+ODD_NUMBERS = [0, -1, 1, 2, 3, 7, 64, 2**31, 2**63 - 1, -(2**63), 10**12, 0.5, -0.5, 1e-300, 1e308, -1e308]
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**63), max_value=2**63 - 1),
+    st.integers(min_value=-(2**80), max_value=2**80),
+    st.sampled_from(ODD_NUMBERS),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([math.nan, math.inf, -math.inf]),
+    st.text(max_size=20),
+    st.sampled_from(ODD_STRINGS),
+)
+keys = st.one_of(st.sampled_from(["name", "type", "inputs", "shape", "layers", "linear", "conv2d", "out_features",
+                                  "model", "train", "data", "source", "loss", "p", "x", "outputs"]),
+                 st.text(min_size=1, max_size=10))
+values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(keys, inner, max_size=4),
+                      max_leaves=10)
+
+
+# ---- data mutations ---------------------------------------------------------------------------
+
+def _paths(data: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(data, dict):
+        for k, v in data.items():
+            out += _paths(v, prefix + (k,))
+    elif isinstance(data, list):
+        for i, v in enumerate(data):
+            out += _paths(v, prefix + (i,))
+    return out
+
+
+def _at(data: Any, path: tuple) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
+
+def _nest(value: Any, depth: int) -> Any:
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def mutate_data(draw, data: Any) -> Any:
+    """One random structural mutation of ``data`` (in place where possible); returns the result."""
+    paths = _paths(data)[1:]
+    if not paths:
+        return draw(values)
+    path = draw(st.sampled_from(paths))
+    parent, key = _at(data, path[:-1]), path[-1]
+    old = parent[key]
+    op = draw(st.sampled_from(["delete", "rename", "replace", "number", "truncate", "nest", "graft", "retype"]))
+    if op == "delete":
+        del parent[key]
+    elif op == "rename" and isinstance(parent, dict):
+        new = draw(st.one_of(keys, st.just(f"{key}s"), st.just(str(key).upper()), st.just(f"{key}_")))
+        if new not in parent:
+            parent[new] = parent.pop(key)
+    elif op == "number" and isinstance(old, (int, float)) and not isinstance(old, bool):
+        parent[key] = draw(st.sampled_from([-old, old * 10**9, old + 0.5, 0, -1, old * 1e300, float("nan"), 10**19]))
+    elif op == "truncate" and isinstance(old, list) and old:
+        parent[key] = old[: draw(st.integers(0, len(old) - 1))]
+    elif op == "nest":
+        parent[key] = _nest(old, draw(st.one_of(st.integers(1, 4), st.integers(60, 80))))
+    elif op == "graft":
+        other = PARSED[draw(st.sampled_from(sorted(PARSED)))]
+        parent[key] = copy.deepcopy(_at(other, draw(st.sampled_from(_paths(other)))))
+    elif op == "retype":
+        parent[key] = str(old) if not isinstance(old, str) else [old]
+    else:
+        parent[key] = draw(values)
+    return data
+
+
+def dump(data: Any) -> str:
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=1000)
+
+
+# ---- text mutations ---------------------------------------------------------------------------
+
+def mutate_text(draw, text: str) -> str | bytes:
+    op = draw(st.sampled_from(["bytes", "delete", "duplicate_line", "truncate", "indent", "swap_lines"]))
+    n = len(text)
+    at = draw(st.integers(0, n))
+    lines = text.splitlines(keepends=True)
+    if op == "bytes":
+        raw = text.encode("utf-8")
+        cut = min(at, len(raw))
+        return raw[:cut] + draw(st.binary(min_size=1, max_size=16)) + raw[cut:]
+    if op == "delete":
+        return text[:at] + text[at + draw(st.integers(1, 40)):]
+    if op == "truncate":
+        return text[:at]
+    if not lines:
+        return text
+    i = draw(st.integers(0, len(lines) - 1))
+    if op == "duplicate_line":  # a repeated `key:` line is a duplicate key
+        return "".join(lines[: i + 1] + [lines[i]] + lines[i + 1:])
+    if op == "indent":
+        return "".join(lines[:i] + [draw(st.sampled_from([" ", "  ", "\t", ""])) + lines[i].lstrip()] + lines[i + 1:])
+    j = draw(st.integers(0, len(lines) - 1))
+    lines[i], lines[j] = lines[j], lines[i]
+    return "".join(lines)
+
+
+# ---- whole documents --------------------------------------------------------------------------
+
+def alias_bomb(width: int, depth: int) -> str:
+    """The "billion laughs": each level lists the previous one ``width`` times."""
+    out = [f"l0: &l0 [{', '.join(['lol'] * width)}]"]
+    for d in range(1, depth):
+        out.append(f"l{d}: &l{d} [{', '.join([f'*l{d - 1}'] * width)}]")
+    return "netspec: 1\n" + "\n".join(out) + "\n"
+
+
+def big_document(megabytes: float, kind: str) -> str:
+    """A multi-megabyte spec-like file: a huge list, a huge string, many keys, or a long description."""
+    size = int(megabytes * 2**20)
+    if kind == "list":
+        return "netspec: 1\ndims: [" + "1, " * (size // 3) + "1]\n"
+    if kind == "string":
+        return "netspec: 1\ndescription: " + "a" * size + "\n"
+    if kind == "keys":
+        return "netspec: 1\n" + "".join(f"k{i}: {i}\n" for i in range(size // 12))
+    return TEXTS["mlp.yaml"] + "# " + "x" * size + "\n"
+
+
+@st.composite
+def mutants(draw) -> tuple[str, str | bytes]:
+    """(source spec name, mutated text or bytes)."""
+    name = draw(st.sampled_from(sorted(PARSED)))
+    kind = draw(st.sampled_from(["data", "data", "data", "text", "both"]))
+    if kind == "text":
+        return name, mutate_text(draw, TEXTS[name])
+    data = copy.deepcopy(PARSED[name])
+    for _ in range(draw(st.integers(1, 3))):
+        data = mutate_data(draw, data)
+    text = dump(data)
+    return name, mutate_text(draw, text) if kind == "both" else text
+
+
+# ---- running and judging ----------------------------------------------------------------------
+
+def run_cli_in_process(args: list[str]) -> tuple[int, str, str, float]:
+    """`netspec ARGS` through the real entry point (``main``), in this process."""
+    out, err = io.StringIO(), io.StringIO()
+    start = time.process_time()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            main(args)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    return code, out.getvalue(), err.getvalue(), time.process_time() - start
+
+
+def write_case(path: Path, content: str | bytes) -> Path:
+    if isinstance(content, bytes):
+        path.write_bytes(content)
+    else:
+        path.write_text(content, encoding="utf-8", errors="surrogatepass")
+    return path
+
+
+def check_outcome(path: Path, fmt: str, code: int, out: str, err: str, seconds: float, limit_s: float = 5.0) -> None:
+    """The front door's contract for one case."""
+    both = out + err
+    assert code in (0, 1), f"exit {code} for {path}:\n{both[-2000:]}"
+    assert "Traceback" not in both and "internal error" not in both, both[-2000:]
+    assert seconds < limit_s, f"validate took {seconds:.1f} s of CPU time"
+    if fmt == "json":
+        report = json.loads(out)
+        assert report["valid"] is (code == 0)
+        diags = report["specs"][0]["diagnostics"]
+        if code == 1:
+            assert diags and all(d["line"] >= 1 and d["col"] >= 1 and d["message"] for d in diags)
+        return
+    if code == 0:
+        assert out.startswith(f"ok   {path}: "), both[-500:]
+        return
+    located = re.compile(rf"^{re.escape(str(path))}:\d+:\d+: \S", re.M)
+    if fmt == "github":
+        assert f"::error file={path},line=" in out, both[-500:]
+    else:
+        assert located.search(err), both[-1000:]

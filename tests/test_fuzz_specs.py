@@ -1,0 +1,149 @@
+"""Fuzzing the front door: every mutant of every shipped spec ends in a valid spec or in located
+diagnostics with exit code 1 — never a traceback, never exit 3 — within bounded time and memory.
+
+The default suite runs a few hundred derandomized cases in-process (the same path as the
+command line: ``netspec.cli.app.main``) plus a handful of hostile files in a subprocess under a
+memory limit. ``-m fuzz`` runs the long campaign (NETSPEC_FUZZ_CASES, default 10,000, random
+seeds); its count and result are recorded in bench/RESULTS.md.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conftest import ROOT
+from netspec.source import MAX_VALUES
+from fuzz_specs import (PARSED, alias_bomb, big_document, check_outcome, dump, mutants, run_cli_in_process,
+                        values, write_case)
+
+COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
+SHORT = settings(max_examples=300, derandomize=True, **COMMON)
+LONG = settings(max_examples=int(os.environ.get("NETSPEC_FUZZ_CASES", "10000")), derandomize=False, **COMMON)
+FORMATS = st.sampled_from(["text", "text", "json", "github"])
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _validate_mutant(tmp_path, case, fmt) -> None:
+    _, content = case
+    path = write_case(tmp_path / "mutant.yaml", content)
+    code, out, err, seconds = run_cli_in_process(["validate", "--format", fmt, str(path)])
+    check_outcome(path, fmt, code, out, err, seconds)
+
+
+@SHORT
+@given(case=mutants(), fmt=FORMATS)
+def test_mutated_specs_give_valid_or_located_diagnostics(tmp_path_factory, case, fmt):
+    _validate_mutant(tmp_path_factory.mktemp("fuzz"), case, fmt)
+
+
+@st.composite
+def overrides(draw):
+    """A shipped spec and --set options aimed at its own paths (or nearby ones)."""
+    from fuzz_specs import _paths
+
+    name = draw(st.sampled_from(sorted(PARSED)))
+    paths = [p for p in _paths(PARSED[name])[1:]]
+    sets = []
+    for _ in range(draw(st.integers(1, 3))):
+        path = draw(st.sampled_from(paths))
+        key = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in path).lstrip(".")
+        key = draw(st.sampled_from([key, key + "x", key + "[99]", key + ".extra", "." + key, key.replace(".", "..")]))
+        value = draw(st.one_of(st.text(max_size=12), st.just(dump(draw(values)).strip().replace("\n", " "))))
+        sets.append(f"{key}={value}")
+    return name, sets
+
+
+def _validate_overrides(case) -> None:
+    from conftest import EXAMPLES, SPECS
+
+    name, sets = case
+    path = SPECS / name if (SPECS / name).is_file() else EXAMPLES / name
+    args = ["validate", str(path)] + [a for s in sets for a in ("--set", s)]
+    code, out, err, seconds = run_cli_in_process(args)
+    both = out + err
+    assert code in (0, 1), both[-2000:]
+    assert "Traceback" not in both and "internal error" not in both, both[-2000:]
+    assert seconds < 5
+    if code == 1:
+        assert "<command line>:" in err or f"{path}:" in err, both[-1000:]
+
+
+@SHORT
+@given(case=overrides())
+def test_fuzzed_set_overrides_are_validated_like_the_file(case):
+    _validate_overrides(case)
+
+
+@settings(max_examples=25, derandomize=True, **COMMON)
+@given(width=st.integers(2, 12), depth=st.integers(2, 12))
+def test_alias_bombs_are_refused_quickly(tmp_path_factory, width, depth):
+    path = write_case(tmp_path_factory.mktemp("bomb") / "bomb.yaml", alias_bomb(width, depth))
+    code, out, err, seconds = run_cli_in_process(["validate", str(path)])
+    check_outcome(path, "text", code, out, err, seconds, limit_s=3)
+    assert code == 1
+    if sum(width ** d for d in range(1, depth + 1)) > MAX_VALUES:
+        assert "more than 50,000 values" in err
+
+
+@pytest.mark.parametrize("megabytes,kind", [(3, "list"), (15, "string"), (8, "keys"), (12, "comment"), (17, "string")])
+def test_multi_megabyte_files_end_in_bounded_time(tmp_path, megabytes, kind):
+    path = write_case(tmp_path / "big.yaml", big_document(megabytes, kind))
+    before = _peak_rss_mb()
+    code, out, err, seconds = run_cli_in_process(["validate", str(path)])
+    check_outcome(path, "text", code, out, err, seconds, limit_s=10)
+    assert code == (0 if kind == "comment" else 1)  # a valid spec with a long comment is still valid
+    if megabytes > 16:
+        assert "specs are limited to 16 MiB" in err
+    assert _peak_rss_mb() - before < 1500  # a few copies of the text at most
+
+
+HOSTILE = {
+    "deep_flow": "netspec: 1\ninputs: " + "[" * 100_000 + "]" * 100_000 + "\n",  # crashed libyaml's composer
+    "deep_block": "netspec: 1\n" + "".join(" " * i + "a:\n" for i in range(2000)),
+    "bomb": alias_bomb(10, 9),
+    "random_bytes": bytes(range(256)) * 64,
+    "huge_ints": "netspec: 1\ninputs: {x: {shape: [0x" + "f" * 50_000 + "]}}\n",
+    "nul": "netspec: 1\nname: a\x00b\n",
+    "latin1": "netspec: 1\nname: caf\xe9\n".encode("latin-1"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_files_in_a_subprocess_under_a_memory_limit(tmp_path, name):
+    """The real process (no test harness around it), with 2 GiB of address space at most."""
+    path = write_case(tmp_path / f"{name}.yaml", HOSTILE[name])
+
+    def limit():  # pragma: no cover - runs in the child
+        resource.setrlimit(resource.RLIMIT_AS, (2 * 2**30, 2 * 2**30))
+
+    env = {k: v for k, v in os.environ.items() if k != "NETSPEC_DEBUG"}
+    proc = subprocess.run([sys.executable, "-m", "netspec", "validate", str(path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60, preexec_fn=limit)
+    assert proc.returncode == 1, (proc.returncode, proc.stderr[-2000:])
+    assert "Traceback" not in proc.stderr and "internal error" not in proc.stderr
+    assert proc.stderr.startswith(f"{path}:") or f"\n{path}:" in proc.stderr or f"FAIL {path}" in proc.stdout
+    assert f"{path}:" in proc.stderr, proc.stderr[-1000:]
+
+
+@pytest.mark.fuzz
+@LONG
+@given(case=mutants(), fmt=FORMATS)
+def test_long_fuzz_campaign(tmp_path_factory, case, fmt):
+    _validate_mutant(tmp_path_factory.mktemp("fuzz"), case, fmt)
+
+
+@pytest.mark.fuzz
+@LONG
+@given(case=overrides())
+def test_long_fuzz_campaign_set_overrides(case):
+    _validate_overrides(case)
