@@ -115,7 +115,7 @@ def plan_vae(spec: Any, graphs: dict, errors: list, warnings: list) -> Optional[
         warnings.append(_warn("the decoder output ends in a sigmoid, and bce_with_logits applies it again",
                               PROGRAM + ("reconstruction",), "use reconstruction: bce, or drop the sigmoid"))
     plan = _plan(spec, graphs, enc, "reconstruction", ["reconstruction", "kl"], errors, warnings)
-    plan.roles = {"data": data_name, "z": program.z or ("z" if "z" in outs else None), "output": dec_out,  # type: ignore[attr-defined]
+    plan.roles = {"data": data_name, "z": program.z or ("z" if "z" in outs else None), "output": dec_out,
                   "z_shape": list(mu), "range": RANGES.get(tag)}
     return plan
 
@@ -160,7 +160,7 @@ def plan_gan(spec: Any, graphs: dict, errors: list, warnings: list) -> Optional[
     mode = "multiclass" if cond else "generative"
     plan = _plan(spec, graphs, disc, mode, ["d_loss", "g_loss"] + (["wasserstein"] if loss.startswith("wgan") else ["d_accuracy"]),
                  errors, warnings)
-    plan.roles = {"noise": noise, "condition": cond, "sample": sample, "d_output": d_out, "g_output": g_out,  # type: ignore[attr-defined]
+    plan.roles = {"noise": noise, "condition": cond, "sample": sample, "d_output": d_out, "g_output": g_out,
                   "noise_shape": list(gen.inputs[noise].shape), "range": RANGES.get(_final_tag(_output_node(gen, g_out))),
                   "num_classes": _num_embeddings(gen, cond)}
     return plan
@@ -219,7 +219,7 @@ def plan_contrastive(spec: Any, graphs: dict, errors: list, warnings: list) -> O
     extra = ["knn_accuracy"] if train.program.knn_reference else []
     plan = _plan(spec, graphs, graph, "multiclass", extra, errors, warnings, data_inputs=names[:1])
     plan.losses = [LossBinding(loss, tuple(wanted), train.program.labels, where)]
-    plan.roles = {"inputs": names, "sampling": "triplets" if need == 3 else "pairs"}  # type: ignore[attr-defined]
+    plan.roles = {"inputs": names, "sampling": "triplets" if need == 3 else "pairs"}
     return plan
 
 

@@ -68,6 +68,7 @@ class TrainPlan:
     monitor_mode: str
     input_fields: dict[str, Optional[str]] = field(default_factory=dict)  # model input -> data field (None: default)
     program: Any = None  # train.program (its settings: decoding, special tokens, ...)
+    roles: dict[str, Any] = field(default_factory=dict)  # what a program's models/inputs/outputs do (gan: noise, condition, ...)
 
 
 def monitor_mode(key: str, mode: str = "auto") -> str:

@@ -103,7 +103,7 @@ def _sample(checked, ckpt: dict, n: int, output, label: Optional[int], seed: int
     if program is None or program.type not in ("vae", "gan"):
         raise TrainError(f"netspec sample draws from a vae's decoder or a gan's generator; this spec's program is "
                          f"{program.type if program else 'supervised'}", path=("train", "program"))
-    roles = resolve_plan(checked).roles  # type: ignore[attr-defined]
+    roles = resolve_plan(checked).roles
     name = program.decoder if program.type == "vae" else program.generator
     model = compile_model(checked.graphs[name])
     try:
