@@ -58,6 +58,10 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
     except NetspecError as exc:
         errors.append(exc)
     plan = None
+    if len(errors) == before:
+        from .resources import check_resources
+
+        errors += check_resources(spec, graphs)  # parameter and memory ceilings (netspec.limits)
     if len(errors) == before and (spec.train is not None or spec.data is not None):
         from .spec.plan import plan_training
 

@@ -36,6 +36,7 @@ def validate(
 ) -> None:
     """Check specs: schema, references, blocks, shapes and constraints. Exit 0 if all are valid, 1 if not."""
     from ..check import check
+    from ..resources import estimate
 
     files = spec_files(paths)
     if not files:
@@ -59,6 +60,7 @@ def validate(
             entry["diagnostics"] = [as_json(d) for d in warns]
             entry["params"] = sum(g.params for g in checked.graphs.values())
             entry["flops"] = sum(g.flops for g in checked.graphs.values())
+            entry["train_memory_bytes"] = estimate(checked.spec, checked.graphs).total  # lower bound, see resources.py
             if warns and strict:
                 entry["valid"] = False
                 failed = True

@@ -93,7 +93,11 @@ class ModelDef(StrictModel):
 class Constraints(StrictModel):
     """Contract checks that `netspec validate` enforces (CI guards a model's size and outputs)."""
 
-    max_params: Optional[PositiveInt] = Field(None, description="Fail if the model has more parameters.")
+    max_params: Optional[PositiveInt] = Field(
+        None, description="Fail if the model has more parameters; replaces netspec's ceiling of 2^36 (68.7 billion).")
     max_flops: Optional[PositiveInt] = Field(None, description="Fail if a forward pass per sample needs more FLOPs.")
+    max_memory_mb: Optional[PositiveInt] = Field(
+        None, description="Fail if training is estimated to need more memory (MiB: weights, gradients, optimizer "
+                          "state, activations at train.batch_size); replaces netspec's 2 TiB ceiling.")
     output_shapes: dict[str, list[Union[int, str]]] = Field(
         default={}, description="Expected per-sample output shapes by output name.")

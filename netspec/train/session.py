@@ -18,6 +18,7 @@ from ..check import Checked
 from ..compiler import compile_model
 from ..data import DataBundle, make_loaders, prepare_data
 from ..errors import SpecErrors, TrainError, raise_all
+from ..resources import check_fits
 from ..spec.plan import TrainPlan, plan_training
 from ..spec.train import Adam, TrainSpec
 from .optim import build_optimizer
@@ -95,6 +96,8 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     view = program_cls.data_graph(checked.graphs, plan) if hasattr(program_cls, "data_graph") else checked.graph
     bundle = prepare_data(spec, plan, view, base, state=resume.get("preprocess") if resume else preprocess)
     make_loaders(bundle, spec.data, dev, train.batch_size, train.eval_batch_size or 4 * train.batch_size)
+    if preprocess is None:  # training (not evaluate/predict): refuse a run the free memory cannot hold (resources.py)
+        check_fits(spec, checked.graphs, dev)
     models = {name: compile_model(graph, seed=train.seed + i).to(dev) for i, (name, graph) in enumerate(checked.graphs.items())}
     if train.pretrained is not None and resume is None:
         load_pretrained(train.pretrained, _pretrained_target(train, models), base)
