@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from netspec.train.api import train_spec
-from netspec.train.checkpoint import FORMAT, load_checkpoint, rebuild_models
+from netspec.train.checkpoint import FORMAT, FORMAT_VERSION, load_checkpoint, rebuild_models
 
 CNN = """
 netspec: 1
@@ -101,7 +101,7 @@ def test_early_stopping_restores_best_and_reports_stop_epoch(write_spec, tmp_pat
 def test_checkpoint_is_self_describing(write_spec, tmp_path):
     train_spec(write_spec(CNN), ["train.epochs=1"], out=tmp_path / "r")
     raw = torch.load(tmp_path / "r" / "last.pt", weights_only=True)
-    assert raw["format"] == FORMAT and raw["format_version"] == 1 and raw["epoch"] == 1
+    assert raw["format"] == FORMAT and raw["format_version"] == FORMAT_VERSION and raw["epoch"] == 1
     assert {"python", "numpy", "torch", "data"} <= set(raw["rng"])
     assert raw["preprocess"]["classes"] == ["0", "1", "2"]
     assert "conv2d" in raw["spec_text"] and "train:" in raw["spec_text"]

@@ -2,7 +2,7 @@
 
 A checkpoint is a dict of tensors and plain types only::
 
-    format: "netspec.checkpoint", format_version: 1, netspec_version, torch_version,
+    format: "netspec.checkpoint", format_version: 2, netspec_version, torch_version,
     spec_text        the resolved spec (canonical YAML): the model can be rebuilt from it alone
     spec_file        where the spec was read from (informational; data paths are relative to it)
     models           {model name: state_dict}
@@ -19,12 +19,23 @@ A checkpoint is a dict of tensors and plain types only::
     sharded          (FSDP runs only) the folder beside the file that holds models and optimizers
                      (torch.distributed.checkpoint); ``load_checkpoint`` reads it into full state dicts
 
-``load_checkpoint(path)`` checks the format; ``rebuild_models(ckpt)`` compiles the model(s) from
-``spec_text`` and loads their weights (no spec file or data needed).
+    position         (only in a checkpoint written when a run was stopped mid-epoch by a signal)
+                     where in the epoch it stopped; see ``netspec.train.signals``
+
+On disk: ``torch.save``'s zip archive followed by an 81-byte trailer, ``\nNETSPEC-SHA256:<hex>\n``,
+the SHA-256 of the archive (format 2; PyTorch's zip reader ignores trailing bytes, so
+``torch.load(path, weights_only=True)`` still reads the file, and torch itself checks no
+checksum: a flipped byte inside a tensor loads silently without this one). Writes go to a temp
+file in the same folder that is read back and verified before it is fsynced and renamed over the
+target, so a crash, a full disk or a bad write never replaces a good checkpoint.
+
+``load_checkpoint(path)`` verifies the checksum and the format; ``rebuild_models(ckpt)`` compiles
+the model(s) from ``spec_text`` and loads their weights (no spec file or data needed).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from importlib import metadata
@@ -35,7 +46,10 @@ import torch
 
 from ..errors import TrainError
 
-FORMAT, FORMAT_VERSION = "netspec.checkpoint", 1
+FORMAT, FORMAT_VERSION = "netspec.checkpoint", 2
+CHECKSUM_SINCE = 2  # format versions from this one on must carry the trailer
+MAGIC = b"\nNETSPEC-SHA256:"
+TRAILER_LEN = len(MAGIC) + 64 + 1
 
 
 def netspec_version() -> str:
@@ -52,16 +66,29 @@ def new_checkpoint(spec_text: str, spec_file: str, **fields: Any) -> dict[str, A
 
 
 def save_checkpoint(ckpt: dict[str, Any], path: str | Path) -> Path:
-    """Write atomically: a temp file in the same folder, fsync, rename over the target."""
+    """Write atomically: a temp file in the same folder (checksummed, read back and verified,
+    fsynced), renamed over the target. On any failure the temp file goes and the target stays."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(fd, "wb") as fh:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _remove_stale_temps(path)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise _write_error(path, exc) from None
+    try:
+        with os.fdopen(fd, "w+b") as fh:
             torch.save(ckpt, fh)
             fh.flush()
+            digest = _sha256(fh, fh.seek(0, os.SEEK_END))
+            fh.write(MAGIC + digest.encode("ascii") + b"\n")
+            fh.flush()
             os.fsync(fh.fileno())
+        if verify_file(Path(tmp)) != digest:  # what the file system gives back is what we wrote
+            raise OSError(f"{tmp} does not read back as written")
         os.replace(tmp, path)
+    except OSError as exc:
+        Path(tmp).unlink(missing_ok=True)
+        raise _write_error(path, exc) from None
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
@@ -76,27 +103,99 @@ def save_checkpoint(ckpt: dict[str, Any], path: str | Path) -> Path:
     return path
 
 
+def _sha256(fh: Any, size: int) -> str:
+    """SHA-256 of the first ``size`` bytes of an open binary file."""
+    h = hashlib.sha256()
+    fh.seek(0)
+    left = size
+    while left > 0:
+        chunk = fh.read(min(left, 1 << 20))
+        if not chunk:
+            break
+        h.update(chunk)
+        left -= len(chunk)
+    return h.hexdigest()
+
+
+def verify_file(path: Path) -> str | None:
+    """The file's checksum if its trailer is present and matches, None if it has no trailer;
+    a TrainError (with the path and a hint) if the trailer does not match the contents."""
+    with open(path, "rb") as fh:
+        size = fh.seek(0, os.SEEK_END)
+        if size < TRAILER_LEN:
+            return None
+        fh.seek(size - TRAILER_LEN)
+        tail = fh.read(TRAILER_LEN)
+        if not tail.startswith(MAGIC) or not tail.endswith(b"\n"):
+            return None
+        want = tail[len(MAGIC):-1].decode("ascii", "replace")
+        got = _sha256(fh, size - TRAILER_LEN)
+    if got != want:
+        raise TrainError(f"checkpoint {path} is corrupt: its SHA-256 does not match the one written with it",
+                         hint=_other_checkpoints(path, "the file changed after it was written (disk or copy error)"))
+    return got
+
+
+def read_file(path: str | Path, map_location: Any = "cpu") -> Any:
+    """Verify the checksum (when the file has one) and ``torch.load`` with ``weights_only=True``:
+    tensors and plain types only, never arbitrary pickled objects."""
+    return _read(Path(path), map_location)[0]
+
+
+def _read(path: Path, map_location: Any) -> tuple[Any, bool]:
+    """(the loaded object, whether the file carried a checksum)."""
+    try:
+        has_checksum = verify_file(path) is not None
+    except OSError as exc:
+        raise TrainError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+    try:
+        return torch.load(path, map_location=map_location, weights_only=True), has_checksum
+    except Exception as exc:  # noqa: BLE001 - corrupt files raise many kinds
+        first = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:200]
+        raise TrainError(f"cannot read checkpoint {path}: {type(exc).__name__}: {first}",
+                         hint=_other_checkpoints(path, "the file is truncated, corrupt or not a checkpoint")) from None
+
+
 def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint (tensors and plain types only) and check its format."""
+    """Read a checkpoint (checksum verified; tensors and plain types only) and check its format."""
     path = Path(path)
     if path.is_dir():
         path = path / "last.pt"
     if not path.is_file():
         raise TrainError(f"checkpoint not found: {path}", hint="give a .pt file or a run directory holding last.pt")
-    try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - corrupt files raise many kinds
-        raise TrainError(f"cannot read checkpoint {path}: {str(exc).strip().splitlines()[0]}") from None
+    ckpt, has_checksum = _read(path, map_location)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise TrainError(f"{path} is not a netspec checkpoint")
-    if ckpt.get("format_version", 0) > FORMAT_VERSION:
-        raise TrainError(f"{path} has checkpoint format {ckpt['format_version']}; this netspec reads up to {FORMAT_VERSION}",
+    version = ckpt.get("format_version", 0)
+    if not isinstance(version, int) or version > FORMAT_VERSION:
+        raise TrainError(f"{path} has checkpoint format {version}; this netspec reads up to {FORMAT_VERSION}",
                          hint="upgrade netspec")
+    if version >= CHECKSUM_SINCE and not has_checksum:
+        raise TrainError(f"checkpoint {path} has lost its checksum trailer (the file was cut short or rewritten)",
+                         hint=_other_checkpoints(path, "it cannot be trusted"))
     if ckpt.get("sharded"):  # an FSDP run's: the tensors are in a torch.distributed.checkpoint folder beside it
         from .distributed.sharded import fill_sharded
 
         fill_sharded(ckpt, path)
     return ckpt
+
+
+def _other_checkpoints(path: Path, why: str) -> str:
+    others = sorted(p.name for p in path.parent.glob("*.pt") if p.name != path.name) if path.parent.is_dir() else []
+    where = f"; other checkpoints here: {', '.join(others)}" if others else ""
+    return f"{why}; resume from another checkpoint or start the run again{where}"
+
+
+def _write_error(path: Path, exc: OSError) -> TrainError:
+    kept = f"; the previous {path.name} is kept" if path.is_file() else ""
+    return TrainError(f"cannot write checkpoint {path}: {exc.strerror or exc}",
+                      hint=f"free disk space or choose another run directory (--out){kept}")
+
+
+def _remove_stale_temps(path: Path) -> None:
+    """Temp files a killed writer left behind (``.last.pt.XXXX.tmp``)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
 
 
 def checked_from_checkpoint(ckpt: dict[str, Any]):

@@ -103,10 +103,12 @@ def load_pretrained(spec: Any, model: nn.Module, base: Path) -> list[str]:
     where = ("train", "pretrained", "path")
     if not path.is_file():
         raise TrainError(f"pretrained checkpoint not found: {path}", path=where)
+    from .checkpoint import read_file
+
     try:
-        blob = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:  # noqa: BLE001 - torch raises several kinds for bad files
-        raise TrainError(f"cannot read {path.name}: {exc}", path=where) from None
+        blob = read_file(path)  # checksum verified when the file has one; weights_only
+    except TrainError as exc:
+        raise exc.with_path(where) from None
     if isinstance(blob, dict) and "models" in blob:
         models = blob["models"]
         name = spec.model or next(iter(models))
