@@ -13,6 +13,7 @@ from . import diff_cmd, evaluate_cmd, graph_cmd, layers_cmd, predict_cmd, render
 from . import generate_cmd
 from . import export_cmd
 from . import sample_cmd
+from . import tune_cmd
 from .output import EXIT_INTERNAL, debug_enabled, fail
 
 app = typer.Typer(
@@ -50,6 +51,7 @@ app.command("layers")(layers_cmd.layers)
 app.command("schema")(schema_cmd.schema)
 app.command("render")(render_cmd.render)
 app.command("train")(train_cmd.train)
+app.command("tune")(tune_cmd.tune)
 app.command("evaluate")(evaluate_cmd.evaluate)
 app.command("predict")(predict_cmd.predict)
 app.command("export")(export_cmd.export)

@@ -41,16 +41,16 @@ def worker_argv(ctx: click.Context, spec: Path, sets: list[str], epochs: Optiona
 
 
 def launch_training(spec: Path, sets: list[str], plan, argv: list[str]) -> None:
-    from ..check import check
     from ..train.distributed.launch import LaunchFailed, LaunchInterrupted, launch
+    from ..train.distributed.worker import checked_for_launch
 
     problem = plan.check()
     if problem:
         raise typer.BadParameter(problem, param_hint="--nproc-per-node/--nnodes")
     with user_errors(str(spec)):
-        check(spec, sets)
-    if not debug_enabled():  # the agent's own log lines repeat what the failure summary says
-        logging.getLogger("torch.distributed.elastic").setLevel(logging.CRITICAL)
+        checked_for_launch(spec, sets)
+    if not debug_enabled():
+        _quiet_agent()
     try:
         launch(plan, argv)
     except LaunchFailed as exc:
@@ -60,3 +60,11 @@ def launch_training(spec: Path, sets: list[str], plan, argv: list[str]) -> None:
         typer.echo(f"netspec: {exc.message}", err=True)
         raise typer.Exit(130) from None
 
+
+def _quiet_agent() -> None:
+    """The agent's log lines repeat what the failure summary says; each of its loggers sets its own level."""
+    import torch.distributed.launcher.api  # noqa: F401 - creates the agent's loggers
+
+    for name in list(logging.root.manager.loggerDict):
+        if name.startswith(("torch.distributed.elastic", "torch.distributed.launcher")):
+            logging.getLogger(name).setLevel(logging.CRITICAL)

@@ -65,17 +65,20 @@ class DistributedSpec(StrictModel):
 DISTRIBUTED_PROGRAMS = ("supervised", "language_model", "seq2seq", "segmentation", "vae", "autoencoder")
 
 
-def check_distributed(spec: Any, errors: list) -> None:
-    """Rules for ``train.distributed`` (checked by ``netspec validate`` when the section is written)."""
+def check_distributed(spec: Any, errors: list, launched: bool = False) -> None:
+    """Rules for ``train.distributed``: checked by ``netspec validate`` when the section is written,
+    and (``launched``) before a distributed run starts, with the section's defaults when it is not."""
     train = spec.train
     dist = getattr(train, "distributed", None) if train is not None else None
+    if dist is None and launched and train is not None:
+        dist = DistributedSpec()
     if dist is None:
         return
     path = ("train", "distributed")
     program = train.program
     if program.type not in DISTRIBUTED_PROGRAMS:
-        errors.append(SpecError(f"the {program.type} program cannot run distributed", path=path, at_key=True,
-                                hint=f"programs that can: {', '.join(DISTRIBUTED_PROGRAMS)}"))
+        errors.append(SpecError(f"the {program.type} program cannot run distributed", path=("train", "program"),
+                                hint=f"train it on one process; programs that can: {', '.join(DISTRIBUTED_PROGRAMS)}"))
     elif program.type == "autoencoder" and getattr(program, "sparsity", None) is not None:
         errors.append(SpecError("a sparse autoencoder reads its node outside the wrapped model, so its gradients would "
                                 "not be averaged across processes", path=path, at_key=True,

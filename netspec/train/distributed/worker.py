@@ -12,8 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
-from ...check import check
-from ...errors import NetspecError, TrainError
+from ...check import Checked, check
+from ...errors import NetspecError, TrainError, raise_all
+from ...spec.distributed import check_distributed
 from ...spec.train import TrainSpec
 from ..api import train_spec
 from ..loop import RunResult, fit
@@ -28,7 +29,7 @@ def train_rank(launch: LaunchEnv, path: str | Path, overrides: Iterable[str] = (
 
     from .context import DistContext
 
-    checked = check(path, list(overrides))
+    checked = checked_for_launch(path, overrides)
     train = checked.spec.train or TrainSpec()
     try:
         export_env(launch)
@@ -58,6 +59,18 @@ def _reason(exc: Exception) -> str:
 
 #: what the backends say when a peer has gone away (crashed, killed, or stopped by the agent)
 _PEER_LOST = ("Connection reset by peer", "Connection closed by peer", "Broken pipe", "gloo", "NCCL", "ProcessGroup")
+
+
+def checked_for_launch(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
+    """``check`` plus the rules of distributed runs (also when the spec has no train.distributed)."""
+    checked = check(path, list(overrides))
+    errors: list = []
+    check_distributed(checked.spec, errors, launched=True)
+    try:
+        raise_all(errors)
+    except NetspecError as exc:
+        raise located(exc, checked) from None
+    return checked
 
 
 def follow(session: Any, run_dir: Path, spec_text: str) -> RunResult:
