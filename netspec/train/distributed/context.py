@@ -1,8 +1,8 @@
 """One rank's view of a distributed run: the process group, its device, and the collectives the
 runner needs (sums for metrics, rank 0's choices broadcast, a barrier).
 
-``DistContext.start(launch, spec, device)`` joins the process group (``env://`` rendezvous: the
-launcher's MASTER_ADDR/PORT); backend nccl for CUDA devices, gloo for CPU. Each rank uses
+``DistContext.start(launch, spec, device)`` joins the process group as the launch's rank (meeting
+at the launcher's MASTER_ADDR/PORT); backend nccl for CUDA devices, gloo for CPU. Each rank uses
 ``cuda:LOCAL_RANK`` on GPUs. ``close()`` leaves the group (always, also after an error).
 """
 
@@ -62,7 +62,8 @@ class DistContext:
             torch.cuda.set_device(dev)
         if not dist.is_initialized():
             kwargs = {"device_id": dev} if dev.type == "cuda" else {}
-            dist.init_process_group(backend, timeout=datetime.timedelta(seconds=spec.timeout_s), **kwargs)
+            dist.init_process_group(backend, rank=launch.rank, world_size=launch.world_size,
+                                    timeout=datetime.timedelta(seconds=spec.timeout_s), **kwargs)
         return cls(launch, spec, dev)
 
     @property
