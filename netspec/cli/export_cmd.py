@@ -38,12 +38,12 @@ def export(
     json_: JsonOpt = False,
 ) -> None:
     """Export a spec's model(s): ONNX verified against PyTorch in onnxruntime, or safetensors weights."""
-    from ..export import VerificationError, export_spec
-
     fmt = format_ or ExportFormat.onnx
     if onnx and fmt is not ExportFormat.onnx:
         raise typer.BadParameter("--onnx and --format safetensors exclude each other", param_hint="--format")
     axes = None if dynamic is None else [a.strip() for a in dynamic.split(",") if a.strip() and a.strip() != "none"]
+    from ..export import VerificationError, export_spec
+
     with user_errors(str(spec)):
         try:
             done = export_spec(spec, set_ or [], checkpoint=checkpoint, out=out, fmt=fmt.value, opset=opset,

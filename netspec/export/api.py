@@ -73,6 +73,8 @@ def export_spec(path: str | Path, overrides: Iterable[str] = (), *, checkpoint: 
                 out: Optional[str | Path] = None, fmt: str = "onnx", opset: Optional[int] = None,
                 dynamic: Optional[list[str]] = None, models: Optional[list[str]] = None, verify: Optional[bool] = None,
                 atol: Optional[float] = None, rtol: Optional[float] = None) -> list[ModelExport]:
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown export format {fmt!r}", path=("--format",), hint=f"one of: {', '.join(FORMATS)}")
     checked = check(path, list(overrides))
     try:
         from ..train.checkpoint import load_checkpoint

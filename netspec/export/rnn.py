@@ -33,7 +33,8 @@ def onnx_rnn(x: torch.Tensor, w: torch.Tensor, r: torch.Tensor, b: torch.Tensor,
              h0: torch.Tensor, c0: torch.Tensor, mode: str, hidden_size: int,
              bidirectional: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One ONNX recurrent layer (layout 0): x (L, N, I), w (D, G·H, I), r (D, G·H, H), b (D, 2·G·H),
-    lengths (N,) or None (every sample uses all L steps), h0/c0 (D, N, H) -> Y (L, D, N, H), Y_h (D, N, H), Y_c (D, N, H)."""
+    lengths (N,) or None (every sample uses all L steps), h0/c0 (D, N, H)
+    -> Y (L, D, N, H), Y_h (D, N, H), Y_c (D, N, H)."""
     dirs = 2 if bidirectional else 1
     ys, hs, cs = [], [], []
     for d in range(dirs):
