@@ -1,6 +1,7 @@
 """What ``netspec validate`` checks in a ``tune:`` section (no torch, no optuna).
 
-* the objective is a logged metric (a ``val.`` metric for k-fold cross-validation),
+* the objective is a logged metric (a ``val.`` metric for k-fold cross-validation, which needs
+  a ratio split: it folds the source table),
 * every space key is a spec path outside ``tune:``, written once, with distinct choice values,
 * ``when`` names an earlier parameter and, for a choice, values it can take,
 * the grid sampler gets no conditional parameters,
@@ -40,6 +41,10 @@ def check_tune(spec: Any, file: str | Path, overrides: Iterable[str], plan: Any,
     if tune.evaluation.type == "kfold" and not metric.startswith("val."):
         errors.append(SpecError(f"cross-validation scores the validation folds; {metric!r} is not a val. metric",
                                 path=("tune", "objective", "metric"), hint="e.g. val.loss or val.accuracy"))
+    split = getattr(spec.data, "split", None) if spec.data is not None else None
+    if tune.evaluation.type == "kfold" and getattr(split, "type", None) == "files":
+        errors.append(SpecError("cross-validation folds the source table, but this spec validates on a separate file",
+                                path=("tune", "evaluation"), hint="use evaluation: holdout, or a ratio data.split"))
     keys = list(tune.space)
     sound = [_check_param(keys, i, tune, errors) for i in range(len(keys))]
     for key, ok in zip(keys, sound):

@@ -4,7 +4,7 @@
   ``WORLD_SIZE``, ``LOCAL_RANK``, ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT``.
 * ``srun`` (SLURM) sets ``SLURM_PROCID``, ``SLURM_NTASKS``, ``SLURM_LOCALID`` and the step's
   ``SLURM_STEP_ID``; the rendezvous address comes from ``MASTER_ADDR`` / ``MASTER_PORT``, which
-  the job script exports (see docs/guide/distributed.md). A SLURM job with one task is not
+  the job script exports (see docs/guide/06-distributed.md). A SLURM job with one task is not
   distributed.
 """
 
@@ -51,7 +51,7 @@ def export_env(launch: LaunchEnv, environ: Optional[dict] = None) -> None:
     if "MASTER_ADDR" not in env:
         raise TrainError("SLURM started this task, but MASTER_ADDR is not set",
                          hint="in the job script: export MASTER_ADDR=$(scontrol show hostnames \"$SLURM_JOB_NODELIST\" "
-                              "| head -n 1) (see docs/guide/distributed.md)")
+                              "| head -n 1) (see docs/guide/06-distributed.md)")
     env.setdefault("MASTER_PORT", str(DEFAULT_PORT))
     env.update({"RANK": str(launch.rank), "WORLD_SIZE": str(launch.world_size), "LOCAL_RANK": str(launch.local_rank),
                 "LOCAL_WORLD_SIZE": str(launch.local_world_size)})
