@@ -80,6 +80,18 @@ class TrainError(NetspecError):
     """A failure while training (non-finite loss, out of memory, ...)."""
 
 
+class Interrupted(TrainError):
+    """A run stopped by a signal after saving its checkpoint; the CLI exits with 128 + the signal
+    number (130 for Ctrl-C, 143 for SIGTERM)."""
+
+    kind = "note"
+
+    def __init__(self, message: str, *, signum: int, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.signum = signum
+        self.exit_code = 128 + signum
+
+
 class ExportError(NetspecError):
     """A model that cannot be exported or does not verify."""
 

@@ -40,13 +40,14 @@ def emit_diagnostics(diags: Iterable[Diagnostic], fmt: Format = Format.text) -> 
 
 
 def fail(error: NetspecError, file: str = "<spec>", fmt: Format = Format.text) -> "typer.Exit":
-    """Report a user error and return the Exit to raise (exit code 1)."""
+    """Report a user error and return the Exit to raise (exit code 1; a run stopped by a signal
+    carries its own, 128 + the signal number)."""
     diags = diagnostics_of(error, file)
     if fmt is Format.json:
         typer.echo(json.dumps({"ok": False, "diagnostics": [as_json(d) for d in diags]}, indent=2))
     else:
         emit_diagnostics(diags, fmt)
-    return typer.Exit(EXIT_INVALID)
+    return typer.Exit(getattr(error, "exit_code", EXIT_INVALID))
 
 
 def count(error: NetspecError) -> int:

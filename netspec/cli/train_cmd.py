@@ -50,8 +50,11 @@ def train(
         with user_errors(str(spec)):
             if rank is None:
                 from ..train.api import train_spec
+                from ..train.signals import graceful_stop
 
-                result = train_spec(spec, set_ or [], epochs=epochs, device=device, out=out, resume=resume, reporter=reporter)
+                with graceful_stop():  # Ctrl-C / SIGTERM: checkpoint, then exit 130 / 143 (train/signals.py)
+                    result = train_spec(spec, set_ or [], epochs=epochs, device=device, out=out, resume=resume,
+                                        reporter=reporter)
             else:
                 from ..train.distributed.worker import train_rank
 

@@ -15,6 +15,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from .data import Pair
 from .distributed import DistributedSpec
 from .log import LogSpec
+from .reliability import Nonfinite, NonfiniteStop
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .prediction_programs import LanguageModelProgram, SegmentationProgram, Seq2SeqProgram
 from .generative_programs import AutoencoderProgram, ContrastiveProgram, GanProgram, VaeProgram
@@ -463,6 +464,8 @@ class TrainSpec(StrictModel):
     seed: int = 0
     deterministic: bool = Field(False, description="torch.use_deterministic_algorithms (bit-exact reruns on one machine).")
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    nonfinite: Nonfinite = Field(default_factory=lambda: NonfiniteStop(type="stop"),
+                                 description="NaN/Inf in a loss or gradient: stop (default) or skip the step.")
     log: LogSpec = Field(default_factory=LogSpec, description="Experiment tracking: {tensorboard: true} and/or {mlflow: true}.")
     distributed: Optional[DistributedSpec] = Field(
         None, description="Runs on several processes (netspec train --nproc-per-node N, torchrun, SLURM): ddp or fsdp.")

@@ -43,7 +43,7 @@ def train_spec(path: str | Path, overrides: Iterable[str] = (), epochs: Optional
     directory and writes every file; the other ranks train their share and join its collectives."""
     checked = checked or check(path, list(overrides))
     try:
-        ckpt = load_checkpoint(resume) if resume is not None else None
+        ckpt = load_checkpoint(resume) if resume is not None and not _unstarted(resume) else None
         if out is not None:
             run_dir = Path(out)
         elif resume is not None:
@@ -72,12 +72,28 @@ def train_spec(path: str | Path, overrides: Iterable[str] = (), epochs: Optional
 
 
 def _reset_log(path: Path, keep_epochs: int) -> None:
-    """Keep the rows of the epochs a resumed run already has; start fresh otherwise."""
+    """Keep the rows of the epochs a resumed run already has; start fresh otherwise. A row that a
+    killed process left half written is dropped (it belongs to an epoch the checkpoint lacks)."""
     rows = []
     if keep_epochs and path.is_file():
-        rows = [line for line in path.read_text(encoding="utf-8").splitlines()
-                if line.strip() and json.loads(line).get("epoch", 0) <= keep_epochs]
+        rows = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
+                if 0 < _epoch_of(line) <= keep_epochs]
     path.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+
+
+def _epoch_of(line: str) -> int:
+    try:
+        row = json.loads(line)
+        return row["epoch"] if isinstance(row, dict) and isinstance(row.get("epoch"), int) else 0
+    except ValueError:
+        return 0
+
+
+def _unstarted(resume: str | Path) -> bool:
+    """A run directory killed before its first checkpoint (it has spec.yaml, no last.pt): resuming
+    it starts the run over in the same directory, which loses nothing."""
+    resume = Path(resume)
+    return resume.is_dir() and not (resume / "last.pt").exists() and (resume / "spec.yaml").is_file()
 
 
 def evaluate_checkpoint(path: str | Path, checkpoint: str | Path, overrides: Iterable[str] = (),

@@ -28,7 +28,9 @@ import torch
 from ..errors import TrainError
 from ..spec.plan import monitor_mode
 from .checkpoint import load_checkpoint, new_checkpoint, save_checkpoint
+from .guard import counted, diagnosed
 from .runtime import rng_state
+from .signals import interrupt, resume_position, stop_requested
 from .session import load_model
 
 
@@ -126,20 +128,32 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
         te = time.perf_counter()
         for m in session.models.values():
             m.train()
-        total = torch.zeros((), device=session.device)
-        n = 0
+        position = resume_position(session, epoch)  # reliability: re-enter an epoch a signal stopped (signals.py)
+        epoch_rng = gen.get_state()
+        total = position.total if position else torch.zeros((), device=session.device)
+        n = position.n if position else 0
+        i, batch = 0, None
         for i, batch in enumerate(loader.epoch(gen)):
+            if position is not None and position.skip(i, gen):
+                continue
+            if stop_requested(session):  # Ctrl-C / SIGTERM: checkpoint with the position, then leave
+                raise interrupt(session, _checkpoint(session, spec_text, {}), _save, run_dir, epoch, i, total, n, epoch_rng)
             if augment:
                 batch = augment(batch, gen)
             size = next(iter(batch.values())).shape[0]
-            total += program.train_step(batch, session.updater).float() * size
+            with diagnosed(session, batch, epoch, i):  # train.nonfinite: a located error naming step, term, node
+                loss = program.train_step(batch, session.updater)
+            total += counted(session, loss, size)
             n += size
             if reporter is not None:
                 reporter.batch(epoch, i, size)
-        session.updater.flush()
+        with diagnosed(session, batch, epoch, i):
+            session.updater.flush()
         if session.dist is not None:  # the loss over the whole global batch stream, the same on every rank
             total, n = session.dist.sum(total, n)
         row: dict[str, Any] = {"epoch": epoch, "train.loss": float(total / max(n, 1))}
+        if session.updater.guard is not None:
+            row.update(session.updater.guard.epoch_row(total, n))  # skip mode: nonfinite_skipped, loss of kept batches
         if not torch.isfinite(torch.tensor(row["train.loss"])):
             raise TrainError(f"the training loss is {row['train.loss']} at epoch {epoch}", path=("train", "optimizer", "lr"),
                              hint="lower the learning rate, add gradient clipping, or check the data for NaN/inf")

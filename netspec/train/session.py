@@ -21,6 +21,7 @@ from ..errors import SpecErrors, TrainError, raise_all
 from ..resources import check_fits
 from ..spec.plan import TrainPlan, plan_training
 from ..spec.train import Adam, TrainSpec
+from .guard import Guard
 from .optim import build_optimizer
 from .programs import PROGRAMS
 from .regularize import clip_fn, load_pretrained, max_norm_fn, penalty_fn, set_trainable
@@ -120,6 +121,7 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     steps = math.ceil(len(bundle.loaders["train"]) / train.accumulate)
     slots = {name: _slot(train, name, model, max(steps, 1)) for name, model in models.items()}
     updater = Updater(slots, precision, train.accumulate)
+    updater.guard = Guard(train.nonfinite, scaled=updater.scaler is not None)  # reliability: NaN/Inf (guard.py)
     train_batches = getattr(bundle.loaders["train"], "base", bundle.loaders["train"])  # a rank's share wraps them
     gen_device = dev if train_batches.__class__.__name__ == "DeviceBatches" and dev.type == "cuda" else torch.device("cpu")
     gen = torch.Generator(device=gen_device).manual_seed(train.seed)

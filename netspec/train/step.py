@@ -34,6 +34,7 @@ class Updater:
     def __init__(self, slots: dict[str, Slot], precision: Precision, accumulate: int = 1) -> None:
         self.slots, self.precision, self.accumulate = slots, precision, accumulate
         self.scaler = precision.scaler
+        self.guard = None  # reliability: train.nonfinite (guard.py) checks losses and gradients before a step
 
     def autocast(self):
         return self.precision.autocast()
@@ -46,6 +47,8 @@ class Updater:
         slots = [self.slots[n] for n in names]
         if not loss.requires_grad:  # everything frozen (until an unfreeze epoch)
             return False
+        if self.guard is not None:
+            self.guard.watch(names, loss)
         for slot in slots:
             if slot.penalty is not None:
                 loss = loss + slot.penalty()
@@ -69,6 +72,10 @@ class Updater:
         """Take the optimizer step now (also used to flush a partial accumulation at epoch end)."""
         slot = self.slots[name]
         if slot.micro == 0:
+            return
+        if self.guard is not None and not self.guard.allow(name, slot):  # train.nonfinite: skip this step
+            slot.optimizer.zero_grad(set_to_none=True)
+            slot.micro = 0
             return
         if slot.clip is not None:
             if self.scaler is not None:

@@ -1,0 +1,36 @@
+"""``train.nonfinite``: what a run does when a loss or a gradient turns NaN or infinite.
+
+``stop`` (the default) stops at the first such optimizer step, before the bad update reaches the
+weights: the diagnostic names the epoch, the step, the loss term and (found by re-running the
+batch with forward hooks) the first node whose output is not finite, and the last good
+checkpoint stays as it was. ``skip`` drops the step instead (its gradients are discarded and
+the optimizer, the schedule and the step counter do not move), logs how many steps each epoch
+skipped (``nonfinite_skipped`` in metrics.jsonl), and stops like ``stop`` once more than
+``max_skips`` steps of the run were skipped.
+
+Each check waits for the device once per optimizer step (a GPU run pays a host sync);
+``stop`` with ``every: N`` checks every N steps instead: the device records the first bad step,
+so the diagnostic still names it, but the weights have moved on by the time it is seen.
+"""
+
+from typing import Literal, Union
+
+from pydantic import Field
+
+from .base import PositiveInt, StrictModel, tagged
+
+
+class NonfiniteStop(StrictModel):
+    """Stop the run at the first non-finite loss or gradient (the last good checkpoint stays)."""
+    type: Literal["stop"]
+    every: PositiveInt = Field(1, description="Check every this many optimizer steps (1: before every update).")
+
+
+class NonfiniteSkip(StrictModel):
+    """Skip optimizer steps with a non-finite loss or gradient; stop after max_skips of them."""
+    type: Literal["skip"]
+    max_skips: PositiveInt = Field(100, description="Stop the run when more steps than this were skipped.")
+
+
+Nonfinite = tagged(Union[NonfiniteStop, NonfiniteSkip],
+                   "What to do when a loss or gradient is NaN or infinite: stop (default) or skip the step.")
