@@ -16,14 +16,19 @@ from .output import EXIT_INVALID, stdout_console
 class TrialLine:
     """One line on stderr per finished trial (an Optuna callback; picklable for worker processes)."""
 
-    def __init__(self, metric: str, space: dict) -> None:
-        self.metric, self.space = metric, space
+    def __init__(self, spec: Path, sets: list[str]) -> None:
+        self.spec, self.sets, self.space = spec, sets, None
 
     def __call__(self, study: Any, trial: Any) -> None:
         from ..tune.space import spec_values
 
+        if self.space is None:  # read once, in the process that runs the trials
+            from ..spec.load import load_spec
+
+            self.space = load_spec(self.spec, self.sets).spec.tune.space
+        metric = study.user_attrs.get("metric", "value")
         state = trial.state.name.lower()
-        value = f"{self.metric} {trial.value:.4g}" if trial.value is not None else state
+        value = f"{metric} {trial.value:.4g}" if trial.value is not None else state
         values = spec_values(trial.params, self.space)
         params = ", ".join(f"{label}={_short(v)}" for label, v in zip(_labels(list(values)), values.values()))
         note = f" ({trial.user_attrs['error']})" if trial.user_attrs.get("error") else ""
@@ -72,50 +77,19 @@ def tune(
 ) -> None:
     """Search the spec's tune: space (Optuna): a table of trials, the best value, and the best spec as a
     complete YAML that netspec train accepts unchanged."""
-    from ..errors import SpecError
-
     if resume and storage is None:
         raise typer.BadParameter("--resume continues a study kept in a database: give --storage "
                                  "(e.g. sqlite:///study.db)", param_hint="--resume")
     with user_errors(str(spec)):
-        from ..check import check
-        from ..spec.plan import plan_training
-        from ..tune.checks import objective_metric
-        from ..tune.results import best_values, header_for, trial_rows, write_best_spec, write_plots
-        from ..tune.study import SearchConfig, default_storage, run_search
+        from ..tune.api import tune_spec
 
-        sets = list(set_ or [])
-        checked = check(spec, sets)
-        t = checked.spec.tune
-        if t is None:
-            raise SpecError("the spec has no tune: section", path=(), hint="add tune: {space: {train.optimizer.lr: "
-                                                                            "{type: log_uniform, low: 1.0e-4, high: 1.0e-2}}}")
-        metric = objective_metric(checked.spec, plan_training(checked.spec, checked.graphs, [], []))
-        name = study_name or t.study_name or checked.spec.name or spec.stem
-        out_dir = out or Path("runs") / f"{name}-tune"
-        if jobs > 1 and storage is None:
-            out_dir.mkdir(parents=True, exist_ok=True)
-            storage = default_storage(out_dir)
-        config = SearchConfig(str(spec), sets, t, metric, name, storage, trials or t.trials,
-                              timeout if timeout is not None else t.timeout_s, jobs, resume, epochs or t.epochs, device,
-                              checked.loaded.data)
         _quiet_optuna()
-        study, lost = run_search(config, () if quiet or json_ else (TrialLine(metric, t.space),))
-        rows = trial_rows(study, t.space)
-        best = best_values(study, t.space)
-        out_dir.mkdir(parents=True, exist_ok=True)
-        result: dict[str, Any] = {"study": name, "storage": storage, "metric": metric, "direction": config.direction,
-                                  "recovered": lost, "trials": rows, "best": None, "best_spec": None, "plots": []}
-        if best is not None:
-            bt = study.best_trial
-            result["best"] = {"number": bt.number, "value": bt.value, "params": best}
-            result["best_spec"] = str(write_best_spec(spec, sets, best, out_dir / "best.yaml",
-                                                      header_for(config, study, bt.value)))
-        if plots and rows:
-            result["plots"] = [str(p) for p in write_plots(study, out_dir)]
-        (out_dir / "study.json").write_text(json.dumps(result, indent=1, default=str) + "\n", encoding="utf-8")
+        lines = () if quiet or json_ else (TrialLine(spec, set_ or []),)
+        result = tune_spec(spec, set_ or [], trials=trials, timeout=timeout, jobs=jobs, storage=storage,
+                           study_name=study_name, resume=resume, epochs=epochs, device=device, out=out, plots=plots,
+                           callbacks=lines)
     _show(result, json_)
-    if best is None:
+    if result["best"] is None:
         typer.echo("netspec: no trial completed (see the notes above)", err=True)
         raise typer.Exit(EXIT_INVALID)
 
