@@ -6,6 +6,7 @@
 * ``crossval``  k-fold cross-validation of one configuration (an evaluation mode for small data)
 * ``study``     samplers, pruners, storage, resuming a killed study, several workers on one study
 * ``results``   the best spec as a complete YAML, the trials as rows, plots of the search
+* ``api``       ``tune_spec``: the whole search as one library call (``netspec tune`` prints it)
 
 Optuna is an optional extra (``pip install 'netspec[tune]'``); only ``objective`` and ``study``
 import it, when a search runs.
