@@ -31,6 +31,9 @@ class PlainReporter:
     def epoch(self, row: dict[str, Any]) -> None:
         typer.echo(f"epoch {row['epoch']}/{self.epochs}  {_fmt(row)}", err=True)
 
+    def note(self, text: str) -> None:
+        typer.echo(text, err=True)
+
 
 class RichReporter:
     """A progress bar over all batches; refreshed at most 10 times a second."""
@@ -65,6 +68,9 @@ class RichReporter:
         self.progress.console.print(f"epoch {row['epoch']}/{self.epochs}  {_fmt(row)}")
         self.samples, self.t0 = 0, time.perf_counter()
         self.progress.reset(self.task, total=self.batches)
+
+    def note(self, text: str) -> None:
+        self.progress.console.print(text, markup=False, highlight=False)
 
     def close(self) -> None:
         self.progress.stop()

@@ -19,6 +19,7 @@ from ..layers.shapes import fmt_shape
 from ..spec import data as ds
 from .augment import Augment
 from .batches import DeviceBatches, StreamBatches
+from .faults import Faults
 from .preprocess import Preprocessor
 from .sources import SOURCE_PATH, load_source
 from .split import split_table
@@ -37,6 +38,8 @@ class DataBundle:
     sample_weights: Optional[np.ndarray] = None
     augment: Optional[Augment] = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    origins: dict[str, Any] = field(default_factory=dict)  # split -> faults.Origin (file sources): rows in errors
+    skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # data.bad_samples: skip -> {file: {reason: n}}
 
     def size(self, split: str) -> int:
         a = self.arrays.get(split) or {}
@@ -53,11 +56,12 @@ def prepare_data(spec: Any, plan: Any, graph: Any, base: Path, state: Optional[d
         raise DataError("the spec has no `data:` section", path=(), hint="add data: {source: {type: sklearn, name: digits}}")
     data: ds.DataSpec = spec.data
     classify = plan.mode in ("multiclass", "binary", "multilabel")
-    table = load_source(data.source, base, classify)
+    faults = Faults(data.bad_samples)
+    table = load_source(data.source, base, classify, faults=faults)
 
     def read_other(name: str, path: tuple) -> Table:
         src = data.source.model_copy(update={"path": name})
-        return load_source(src, base, classify, path=path[:-1] + (path[-1],))
+        return load_source(src, base, classify, path=path[:-1] + (path[-1],), faults=faults)
 
     splits = split_table(data.split, table, read_other)
     pre = Preprocessor(data.preprocess)
@@ -67,6 +71,8 @@ def prepare_data(spec: Any, plan: Any, graph: Any, base: Path, state: Optional[d
         pre.fit(splits["train"], regression_target=plan.mode == "regression")
     arrays = {name: pre.transform(t) for name, t in splits.items()}
     bundle = DataBundle(arrays, pre, bind_inputs(data, graph, arrays["train"]))
+    bundle.origins = {name: t.origin for name, t in splits.items() if t.origin is not None}
+    bundle.skipped = faults.summary()
     check_inputs(bundle, graph)
     check_targets(bundle, plan, graph)
     _weights(bundle, data, plan)
@@ -140,7 +146,7 @@ def check_targets(bundle: DataBundle, plan: Any, graph: Any) -> None:
                                 path=binding.path + ("target",), hint=f"fields: {', '.join(arrays)}")
             y = arrays[target]
             if plan.mode in ("multiclass", "binary", "language_model", "seq2seq", "segmentation") and len(y):
-                _check_labels(y, plan, binding, split)
+                _check_labels(y, plan, binding, split, bundle.origins.get(split))
             if plan.mode == "segmentation" and len(y):
                 want = tuple(graph.output_types()[binding.outputs[0]].shape[1:])
                 if tuple(y.shape[1:]) != want:
@@ -149,7 +155,7 @@ def check_targets(bundle: DataBundle, plan: Any, graph: Any) -> None:
                                     hint="masks need the logits' height and width")
 
 
-def _check_labels(y: np.ndarray, plan: Any, binding: Any, split: str) -> None:
+def _check_labels(y: np.ndarray, plan: Any, binding: Any, split: str, origin: Any = None) -> None:
     if not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{plan.mode} targets must be integer class indices, got {y.dtype} values ({split} split)",
                         path=SOURCE_PATH, hint="use task regression for real-valued targets")
@@ -157,8 +163,11 @@ def _check_labels(y: np.ndarray, plan: Any, binding: Any, split: str) -> None:
     valid = y[y != ignore] if ignore is not None else y
     k = plan.num_classes
     if k is not None and len(valid) and (valid.min() < 0 or valid.max() >= k):
-        bad = int(valid.max() if valid.max() >= k else valid.min())
-        raise DataError(f"label {bad} ({split} split) is out of range for {k} classes (valid: 0…{k - 1})",
+        out = ((y < 0) | (y >= k)) & ((y != ignore) if ignore is not None else True)
+        row = int(np.flatnonzero(out.reshape(len(y), -1).any(axis=1))[0])
+        bad = int(y.reshape(len(y), -1)[row][out.reshape(len(y), -1)[row]][0])
+        where = f"; {origin.describe(row)}" if origin is not None else ""
+        raise DataError(f"label {bad} ({split} split{where}) is out of range for {k} classes (valid: 0…{k - 1})",
                         path=SOURCE_PATH, hint="the model's output width must equal the number of classes")
 
 

@@ -1,7 +1,9 @@
 """File sources -> Table: CSV, Parquet, .npz/.npy arrays, image folders, text, JSONL.
 
 Every problem is a DataError at a spec path (``data.source.path`` for a missing file,
-``data.source.target`` for a missing column, ...), so the CLI shows file:line:col.
+``data.source.target`` for a missing column, ...), so the CLI shows file:line:col, and a bad
+sample also names its file and row (``faults.py``: or is left out and counted, with
+``data.bad_samples: skip``). Files are only ever opened for reading.
 """
 
 from __future__ import annotations
@@ -15,21 +17,41 @@ import numpy as np
 from ..diagnostics import did_you_mean
 from ..errors import DataError, SpecPath
 from ..spec import data as ds
+from .faults import Faults, Origin, finite_rows
 from .table import Table
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-def read(source, base: Path, classify: bool, path: SpecPath) -> Table:
-    if isinstance(source, (ds.Csv, ds.Parquet)):
-        return tabular(source, _file(base, source.path, path), classify, path)
-    if isinstance(source, ds.Arrays):
-        return arrays(source, base, path)
-    if isinstance(source, ds.ImageFolder):
-        return image_folder(source, _file(base, source.path, path, folder=True), path)
-    if isinstance(source, ds.Text):
-        return text(source, _file(base, source.path, path))
-    return jsonl(source, _file(base, source.path, path), path)
+def read(source, base: Path, classify: bool, path: SpecPath, faults: Faults | None = None) -> Table:
+    faults = faults or Faults()
+    try:
+        if isinstance(source, (ds.Csv, ds.Parquet)):
+            return tabular(source, _file(base, source.path, path), classify, path, faults)
+        if isinstance(source, ds.Arrays):
+            return arrays(source, base, path, faults)
+        if isinstance(source, ds.ImageFolder):
+            return image_folder(source, _file(base, source.path, path, folder=True), path, faults)
+        if isinstance(source, ds.Text):
+            return text(source, _file(base, source.path, path))
+        return jsonl(source, _file(base, source.path, path), path, faults)
+    except UnicodeDecodeError:
+        file = Path(source.path) if Path(source.path).is_absolute() else base / source.path
+        raise DataError(f"{file}, line {_first_bad_utf8_line(file)}: not UTF-8 text", path=path + ("path",),
+                        hint="save the file as UTF-8") from None
+    except OSError as exc:  # permissions, a directory where a file should be, I/O errors
+        raise DataError(f"cannot read {exc.filename or getattr(source, 'path', '')}: {exc.strerror or exc}",
+                        path=path + ("path",)) from None
+
+
+def _first_bad_utf8_line(file: Path) -> int:
+    with open(file, "rb") as fh:
+        for number, line in enumerate(fh, start=1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError:
+                return number
+    return 1
 
 
 def _file(base: Path, name: str, path: SpecPath, key: str = "path", folder: bool = False) -> Path:
@@ -44,6 +66,12 @@ def _file(base: Path, name: str, path: SpecPath, key: str = "path", folder: bool
 
 def read_columns(source, file: Path, path: SpecPath) -> dict[str, np.ndarray]:
     """Column name -> array of strings (CSV) or values (Parquet)."""
+    return read_rows(source, file, path)[0]
+
+
+def read_rows(source, file: Path, path: SpecPath, faults: Faults | None = None) -> tuple[dict[str, np.ndarray], Origin]:
+    """Column name -> array of strings (CSV) or values (Parquet), and where each row came from."""
+    faults = faults or Faults()
     if isinstance(source, ds.Parquet):
         try:
             import pyarrow.parquet as pq
@@ -54,21 +82,34 @@ def read_columns(source, file: Path, path: SpecPath) -> dict[str, np.ndarray]:
             table = pq.read_table(file)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds
             raise DataError(f"cannot read {file}: {exc}", path=path + ("path",)) from None
-        return {k: np.asarray(v) for k, v in table.to_pydict().items()}
+        cols = {k: np.asarray(v, dtype=object) for k, v in table.to_pydict().items()}
+        return cols, Origin(str(file), "row", np.arange(1, table.num_rows + 1), total=table.num_rows)
+    header, body, lines = None, [], []
     with open(file, newline="", encoding="utf-8") as fh:
-        rows = list(csv.reader(fh, delimiter=source.delimiter))
-    if not rows:
+        reader = csv.reader(fh, delimiter=source.delimiter)
+        try:
+            for row in reader:
+                if header is None:
+                    header = row
+                elif len(row) != len(header):
+                    faults.bad(f"{file}, line {reader.line_num}", f"{len(row)} values, the header has {len(header)}",
+                               "ragged row", path + ("path",), file=file)
+                else:
+                    body.append(row)
+                    lines.append(reader.line_num)
+        except csv.Error as exc:
+            raise DataError(f"{file}, line {reader.line_num}: {exc}", path=path + ("path",)) from None
+    if header is None:
         raise DataError(f"{file} is empty", path=path + ("path",))
-    header, body = rows[0], rows[1:]
-    bad = next((i for i, r in enumerate(body) if len(r) != len(header)), None)
-    if bad is not None:
-        raise DataError(f"{file}: row {bad + 2} has {len(body[bad])} values, the header {len(header)}", path=path + ("path",))
     cols = list(zip(*body)) if body else [()] * len(header)
-    return {name: np.asarray(col, dtype=object) for name, col in zip(header, cols)}
+    rows_read = reader.line_num - 1 if body else len(body)
+    origin = Origin(str(file), "line", np.asarray(lines, dtype=np.int64), total=max(rows_read, len(body)))
+    return {name: np.asarray(col, dtype=object) for name, col in zip(header, cols)}, origin
 
 
-def tabular(source, file: Path, classify: bool, path: SpecPath) -> Table:
-    cols = read_columns(source, file, path)
+def tabular(source, file: Path, classify: bool, path: SpecPath, faults: Faults | None = None) -> Table:
+    faults = faults or Faults()
+    cols, origin = read_rows(source, file, path, faults)
     targets = [source.target] if isinstance(source.target, str) else list(source.target or [])
     for key, names in (("target", targets), ("features", source.features or []), ("categorical", source.categorical)):
         for i, name in enumerate(names):
@@ -76,15 +117,46 @@ def tabular(source, file: Path, classify: bool, path: SpecPath) -> Table:
                 where = path + (key,) + ((i,) if key != "target" or isinstance(source.target, list) else ())
                 raise DataError(f"column {name!r} not found in {file.name}", path=where,
                                 hint=did_you_mean(name, cols) or f"columns: {', '.join(cols)}")
+    cols, origin = _usable_rows(source, cols, origin, classify, path, faults)
     features = source.features or [c for c in cols if c not in targets]
     numeric = [c for c in features if c not in source.categorical]
-    x = np.zeros((len(next(iter(cols.values()))), len(numeric)), np.float32)
+    x = np.zeros((len(origin.numbers), len(numeric)), np.float32)  # type: ignore[arg-type]
     for j, name in enumerate(numeric):
         x[:, j] = _numbers(cols[name], name, path + ("features",))
-    table = Table({"features": x}, categorical={c: cols[c].astype(str) for c in source.categorical}, feature_names=numeric)
+    table = Table({"features": x}, categorical={c: cols[c].astype(str) for c in source.categorical}, feature_names=numeric,
+                  origin=origin)
     if targets:
         table.fields["target"], table.classes = _target(cols, targets, classify, source.classes, path)
     return table
+
+
+def _usable_rows(source, cols: dict, origin: Origin, classify: bool, path: SpecPath, faults: Faults) -> tuple[dict, Origin]:
+    """Drop (skip) or report (error) rows whose numeric values are not numbers, or not finite."""
+    targets = [source.target] if isinstance(source.target, str) else list(source.target or [])
+    checked = [c for c in (source.features or [c for c in cols if c not in targets]) if c not in source.categorical]
+    checked += [t for t in targets if t in cols and (not classify or len(targets) > 1)]
+    n = len(origin.numbers)  # type: ignore[arg-type]
+    keep = np.ones(n, bool)
+    for name in (c for c in checked if c in cols):
+        for i in np.flatnonzero(keep & ~_numeric_ok(cols[name])):
+            value = cols[name][i]
+            problem = f"column {name!r} holds {value!r}, not a finite number"
+            hint = None if _is_number(value) else "list the column under `categorical` to one-hot encode it"
+            faults.bad(origin.describe(i), problem, "bad value", path + ("path",), hint=hint, file=origin.file)
+            keep[i] = False
+    faults.limit(origin.file, origin.total, path + ("path",))  # ragged rows and bad values together
+    if keep.all():
+        return cols, origin
+    index = np.flatnonzero(keep)
+    return {k: v[index] for k, v in cols.items()}, origin.take(index)
+
+
+def _numeric_ok(col: np.ndarray) -> np.ndarray:
+    """Per value: it parses as a finite number."""
+    try:
+        return np.isfinite(col.astype(np.float64))
+    except (TypeError, ValueError):
+        return np.fromiter((_is_number(v) and np.isfinite(float(v)) for v in col), bool, len(col))
 
 
 def _numbers(col: np.ndarray, name: str, path: SpecPath) -> np.ndarray:
@@ -134,55 +206,86 @@ def _is_int(v: str) -> bool:
 
 # ---- arrays, images, text, jsonl ---------------------------------------------------------------
 
-def arrays(source: ds.Arrays, base: Path, path: SpecPath) -> Table:
+def arrays(source: ds.Arrays, base: Path, path: SpecPath, faults: Faults | None = None) -> Table:
+    faults = faults or Faults()
     fields: dict[str, np.ndarray] = {}
+    files: dict[str, Path] = {}
     if source.path is not None:
         file = _file(base, source.path, path)
         try:
             with np.load(file, allow_pickle=False) as npz:
                 fields = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError) as exc:
-            raise DataError(f"cannot read {file.name}: {exc}", path=path + ("path",)) from None
+        except (ValueError, OSError, EOFError) as exc:
+            raise DataError(f"cannot read {file}: {exc}", path=path + ("path",)) from None
+        files = dict.fromkeys(fields, file)
     for name, fname in source.files.items():
-        fields[name] = np.load(_file(base, fname, path + ("files",), name), allow_pickle=False)
+        file = _file(base, fname, path + ("files",), name)
+        try:
+            fields[name], files[name] = np.load(file, allow_pickle=False), file
+        except (ValueError, OSError, EOFError) as exc:
+            raise DataError(f"cannot read {file}: {exc}", path=path + ("files", name)) from None
     for key, new in source.rename.items():
         if key not in fields:
             raise DataError(f"array {key!r} not found", path=path + ("rename", key), hint=f"arrays: {', '.join(fields)}")
-        fields[new] = fields.pop(key)
+        fields[new], files[new] = fields.pop(key), files.pop(key)
+    for key, v in fields.items():
+        if v.ndim == 0 or not (np.issubdtype(v.dtype, np.number) or v.dtype == bool):
+            raise DataError(f"array {key!r} in {files[key]} holds {'a scalar' if v.ndim == 0 else v.dtype}, not rows of "
+                            "numbers", path=path + ("path",) if source.path is not None else path + ("files",))
     sizes = {k: len(v) for k, v in fields.items()}
     if len(set(sizes.values())) > 1:
         raise DataError(f"arrays have different numbers of rows: {sizes}", path=path)
+    n = next(iter(sizes.values()), 0)
+    first = next(iter(files.values()), Path(str(source.path)))
+    origin = Origin(str(first), "index", np.arange(n), total=n)
+    keep = np.ones(n, bool)
+    for key, v in fields.items():
+        for i in np.flatnonzero(keep & ~finite_rows(v)):
+            faults.bad(f"{files[key]}, index {i}", f"array {key!r} holds NaN/Inf", "NaN/Inf value",
+                       path + ("path",), file=first)
+            keep[i] = False
+    faults.limit(first, n, path + ("path",))
     out = {k: v.astype(np.float32) if np.issubdtype(v.dtype, np.floating) else v.astype(np.int64) for k, v in fields.items()}
-    return Table(out)
+    if not keep.all():
+        index = np.flatnonzero(keep)
+        out, origin = {k: v[index] for k, v in out.items()}, origin.take(index)
+    return Table(out, origin=origin)
 
 
-def image_folder(source: ds.ImageFolder, folder: Path, path: SpecPath) -> Table:
+def image_folder(source: ds.ImageFolder, folder: Path, path: SpecPath, faults: Faults | None = None) -> Table:
     from PIL import Image
 
+    faults = faults or Faults()
     classes = sorted(d.name for d in folder.iterdir() if d.is_dir())
     if not classes:
         raise DataError(f"{folder} has no class sub-folders", path=path + ("path",), hint="one sub-folder per class")
-    images, labels = [], []
+    images, labels, names, seen = [], [], [], 0
     for k, name in enumerate(classes):
         for f in sorted((folder / name).iterdir()):
             if f.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
+            seen += 1
             try:
                 with Image.open(f) as im:
                     im = im.convert("L" if source.channels == 1 else "RGB")
                     if source.size is not None:
                         im = im.resize((source.size[1], source.size[0]), Image.BILINEAR)
                     arr = np.asarray(im, dtype=np.float32) / 255.0
-            except OSError as exc:
-                raise DataError(f"cannot read image {f}: {exc}", path=path + ("path",)) from None
+            except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, ValueError, SyntaxError, bomb errors
+                faults.bad(str(f), f"cannot read the image ({type(exc).__name__}: {str(exc)[:200]})", "unreadable image",
+                           path + ("path",), file=folder)
+                continue
             images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
             labels.append(k)
+            names.append(str(f))
+    faults.limit(folder, seen, path + ("path",))
     shapes = {a.shape for a in images}
     if len(shapes) > 1:
         raise DataError(f"images have different sizes {sorted(shapes)[:3]}", path=path, hint="set `size: [H, W]`")
     if not images:
         raise DataError(f"no images found under {folder}", path=path + ("path",))
-    return Table({"image": np.stack(images), "target": np.asarray(labels, np.int64)}, classes=classes)
+    return Table({"image": np.stack(images), "target": np.asarray(labels, np.int64)}, classes=classes,
+                 origin=Origin(str(folder), "file", names=names, total=seen))
 
 
 def tokenize(text_: str, how: str, lowercase: bool) -> list[str]:
@@ -208,22 +311,33 @@ def token_windows(ids: np.ndarray, seq_len: int, stride: int | None, name: str) 
     return {"tokens": windows[:, :-1], "next": windows[:, 1:]}
 
 
-def jsonl(source: ds.Jsonl, file: Path, path: SpecPath) -> Table:
-    seqs, labels = [], []
+def jsonl(source: ds.Jsonl, file: Path, path: SpecPath, faults: Faults | None = None) -> Table:
+    faults = faults or Faults()
+    seqs, labels, lines, seen = [], [], [], 0
     for i, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
+        seen += 1
         try:
             obj = json.loads(line)
+            if not isinstance(obj, dict):
+                raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
             seq = obj[source.tokens]
-            if not isinstance(seq, list) or not all(isinstance(t, int) for t in seq):
+            if not isinstance(seq, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in seq):
                 raise TypeError(f"{source.tokens!r} is not a list of integers")
-            seqs.append(np.asarray(seq, np.int64))
-            if source.target is not None:
-                labels.append(obj[source.target])
-        except (ValueError, KeyError, TypeError) as exc:
-            raise DataError(f"{file.name} line {i}: {exc}", path=path + ("path",)) from None
-    table = Table(ragged={"tokens": seqs})
+            label = obj[source.target] if source.target is not None else None
+            if source.target is not None and (isinstance(label, bool) or not isinstance(label, (int, float))
+                                              or not np.isfinite(label)):
+                raise TypeError(f"{source.target!r} is {label!r}, not a finite number")
+            ids = np.asarray(seq, np.int64)
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            faults.bad(f"{file}, line {i}", str(exc), "bad line", path + ("path",), file=file)
+            continue
+        seqs.append(ids)
+        labels.append(label)
+        lines.append(i)
+    faults.limit(file, seen, path + ("path",))
+    table = Table(ragged={"tokens": seqs}, origin=Origin(str(file), "line", np.asarray(lines, dtype=np.int64), total=seen))
     if source.target is not None:
         y = np.asarray(labels)
         table.fields["target"] = y.astype(np.int64) if np.issubdtype(y.dtype, np.integer) else y.astype(np.float32)

@@ -15,9 +15,10 @@ from .table import Table
 SOURCE_PATH: SpecPath = ("data", "source")
 
 
-def load_source(source, base: Path, classify: bool, path: SpecPath = SOURCE_PATH) -> Table:
+def load_source(source, base: Path, classify: bool, path: SpecPath = SOURCE_PATH, faults=None) -> Table:
     """Read ``source``; ``classify`` says whether targets are class labels (else numbers);
-    relative file names are resolved against ``base`` (the spec file's folder)."""
+    relative file names are resolved against ``base`` (the spec file's folder); ``faults`` (a
+    ``faults.Faults``) applies data.bad_samples to file sources."""
     from . import readers
 
     if isinstance(source, ds.Sklearn):
@@ -29,7 +30,7 @@ def load_source(source, base: Path, classify: bool, path: SpecPath = SOURCE_PATH
         from .synthetic import sequence_table, shapes_table
 
         return {ds.StdlibText: stdlib_table, ds.SequenceTask: sequence_table, ds.Shapes: shapes_table}[type(source)](source)
-    return readers.read(source, base, classify, path)
+    return readers.read(source, base, classify, path, faults)
 
 
 def sklearn_table(source: ds.Sklearn) -> Table:

@@ -3,15 +3,19 @@
 Sources produce a ``Table``; splitting selects rows; preprocessing turns it into arrays ready for
 the model. ``ragged`` holds variable-length token lists (padded by preprocessing) and
 ``categorical`` raw category columns (one-hot encoded by preprocessing, categories from the
-train split).
+train split). ``origin`` (file sources) says where each row came from, so a problem found later
+(a label out of range) names the file and the row.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .faults import Origin
 
 
 @dataclass
@@ -22,6 +26,7 @@ class Table:
     classes: Optional[list] = None  # class labels in index order
     vocab: Optional[list[str]] = None  # token strings in id order
     feature_names: Optional[list[str]] = None
+    origin: Optional["Origin"] = None  # where each row came from (file sources)
 
     def __len__(self) -> int:
         for group in (self.fields, self.categorical):
@@ -39,7 +44,8 @@ class Table:
         return Table({k: v[index] for k, v in self.fields.items()},
                      {k: [v[i] for i in index] for k, v in self.ragged.items()},
                      {k: v[index] for k, v in self.categorical.items()},
-                     self.classes, self.vocab, self.feature_names)
+                     self.classes, self.vocab, self.feature_names,
+                     self.origin.take(index) if self.origin is not None else None)
 
     def labels(self, name: str = "target") -> Optional[np.ndarray]:
         """Integer class labels of ``name`` (for stratification and class weights), if it holds some."""

@@ -82,4 +82,5 @@ def run_info(session, result, started: float) -> dict[str, Any]:
                    "train_time_s": result.train_time_s, "metrics": final},
         "environment": environment(session),
         "summary": summary(session.checked.graphs),
+        **({"data_skipped": session.data.skipped} if getattr(session.data, "skipped", None) else {}),  # bad_samples: skip
     }

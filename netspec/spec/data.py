@@ -30,6 +30,7 @@ from typing import Annotated, Any, Literal, Optional, TypeVar, Union
 from pydantic import BeforeValidator, Field, model_validator
 
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
+from .reliability import BadSamples, BadSamplesError
 from .task_sources import SequenceTask, Shapes, StdlibText
 
 FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")]
@@ -307,3 +308,5 @@ class DataSpec(StrictModel):
     sampler: Literal["shuffle", "weighted", "sequential"] = Field(
         "shuffle", description="weighted: draw classes with inverse-frequency probability (oversampling).")
     loader: Loader = Field(default_factory=Loader)
+    bad_samples: BadSamples = Field(default_factory=lambda: BadSamplesError(type="error"),
+                                    description="Unusable rows (NaN, ragged, unreadable): error naming file and row, or skip.")

@@ -1,4 +1,5 @@
-"""``train.nonfinite``: what a run does when a loss or a gradient turns NaN or infinite.
+"""``train.nonfinite``: what a run does when a loss or a gradient turns NaN or infinite, and
+``data.bad_samples``: what data preparation does with rows it cannot use.
 
 ``stop`` (the default) stops at the first such optimizer step, before the bad update reaches the
 weights: the diagnostic names the epoch, the step, the loss term and (found by re-running the
@@ -11,6 +12,11 @@ skipped (``nonfinite_skipped`` in metrics.jsonl), and stops like ``stop`` once m
 Each check waits for the device once per optimizer step (a GPU run pays a host sync);
 ``stop`` with ``every: N`` checks every N steps instead: the device records the first bad step,
 so the diagnostic still names it, but the weights have moved on by the time it is seen.
+
+``data.bad_samples: error`` (the default) stops at the first unusable sample with an error that
+names the file and the row (CSV line, array index, JSON line, image file); ``skip`` leaves such
+samples out and counts them. Labels out of range are always errors: they mean the model's output
+width and the data disagree, which dropping rows would hide.
 """
 
 from typing import Literal, Union
@@ -34,3 +40,22 @@ class NonfiniteSkip(StrictModel):
 
 Nonfinite = tagged(Union[NonfiniteStop, NonfiniteSkip],
                    "What to do when a loss or gradient is NaN or infinite: stop (default) or skip the step.")
+
+
+# ---- data.bad_samples ---------------------------------------------------------------------------
+
+class BadSamplesError(StrictModel):
+    """Stop at the first bad sample, with an error naming the file and the row (the default)."""
+    type: Literal["error"]
+
+
+class BadSamplesSkip(StrictModel):
+    """Leave bad samples out — NaN/Inf or non-numeric values, ragged CSV rows, unreadable images,
+    malformed JSON lines — counted per file and reason in the run's log (run_info.json and the
+    progress output); still an error when more than ``max_fraction`` of a file's samples are bad."""
+    type: Literal["skip"]
+    max_fraction: float = Field(0.1, ge=0, le=1, description="The largest share of a file's samples that may be left out.")
+
+
+BadSamples = tagged(Union[BadSamplesError, BadSamplesSkip],
+                    "Rows that cannot be used: error (default; names the file and row) or skip (count them).")

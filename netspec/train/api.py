@@ -53,6 +53,10 @@ def train_spec(path: str | Path, overrides: Iterable[str] = (), epochs: Optional
         if dist is not None:  # rank 0's choice (the default is timestamped)
             run_dir = Path(dist.broadcast(str(run_dir)))
         session = build_session(checked, epochs, device, ckpt, dist=dist)
+        if session.data.skipped and hasattr(reporter, "note"):  # data.bad_samples: skip (data/faults.py)
+            from ..data.faults import describe_skipped
+
+            reporter.note(describe_skipped(session.data.skipped))
         run_dir.mkdir(parents=True, exist_ok=True)
         text = resolved_text(checked)
         if dist is not None and not dist.is_main:
