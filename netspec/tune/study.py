@@ -179,7 +179,7 @@ def _optimize(study, config: SearchConfig, callbacks: tuple) -> None:
     stop = MaxTrialsCallback(config.trials, states=(TrialState.COMPLETE, TrialState.PRUNED))
     objective = Objective(config.spec_path, config.overrides, config.tune, config.metric, config.epochs, config.device)
     study.optimize(objective, n_trials=remaining, timeout=config.timeout_s, catch=(NetspecError,),
-                   callbacks=[stop, *callbacks])
+                   callbacks=[stop, *callbacks], gc_after_trial=True)  # free each trial's model and data
 
 
 def _worker(config: SearchConfig, callbacks: tuple, threads: int) -> None:
