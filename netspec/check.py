@@ -68,6 +68,10 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
         plan = plan_training(spec, graphs, errors, warnings)  # task defaults and cross-section rules
     if len(errors) == before:
         _check_scale_out(spec, path, overrides, plan, errors)
+    if len(errors) == before and spec.train is not None:
+        from .spec.performance import check_performance
+
+        check_performance(spec, graphs, errors, warnings)  # train.performance / precision rules
     for w in warnings:  # the training rules' warnings are located in this spec too
         w.source = w.source or smap
     _raise(errors, smap)

@@ -132,7 +132,7 @@ def training_memory(graph: Graph, batch_size: int, optimizer: Any = None, precis
     """Estimated bytes of one training step, by part, and the total."""
     params = graph.params * 4
     acts = sum(activation_bytes(graph).values())
-    if precision != "fp32":
+    if precision in ("bf16-mixed", "fp16-mixed"):  # "auto" counts as fp32: the device is not known here
         acts //= 2  # autocast keeps most activations in 16 bits
     inputs = sum(math.prod(_dim(d, graph) for d in t.shape) * DTYPE_BYTES.get(t.dtype, 4) for t in graph.inputs.values())
     parts = {"weights": params, "gradients": params, "optimizer_state": params * optimizer_state_per_param(optimizer),

@@ -16,6 +16,7 @@ from .data import Pair
 from .distributed import DistributedSpec
 from .log import LogSpec
 from .reliability import Nonfinite, NonfiniteStop
+from .performance import PerformanceSpec
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .prediction_programs import LanguageModelProgram, SegmentationProgram, Seq2SeqProgram
 from .generative_programs import AutoencoderProgram, ContrastiveProgram, GanProgram, VaeProgram
@@ -459,8 +460,19 @@ class TrainSpec(StrictModel):
     unfreeze: list[Unfreeze] = Field(default=[])
     pretrained: Optional[Pretrained] = None
     device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$", description="auto: CUDA, then MPS, then CPU.")
-    precision: Literal["fp32", "bf16-mixed", "fp16-mixed"] = "fp32"
-    compile: bool = Field(False, description="torch.compile the model(s).")
+    precision: Literal["auto", "fp32", "bf16-mixed", "fp16-mixed"] = Field(
+        "auto", description="auto: bf16-mixed on CUDA GPUs with bf16, fp16-mixed (with a grad scaler) on older ones, "
+                            "fp32 elsewhere.")
+    compile: Union[Literal["auto"], bool] = Field(
+        "auto", description="torch.compile the model(s) and the forward+loss step; auto: on CUDA when a training "
+                            "step needs at least 1e11 FLOPs (smaller steps do not repay compilation).")
+    threads: Union[Literal["auto"], PositiveInt] = Field(
+        "auto", description="CPU intra-op threads (torch.set_num_threads); auto keeps OMP_NUM_THREADS or an earlier "
+                            "torch.set_num_threads, else on CPU uses 1 thread when a training step needs under 1e9 "
+                            "FLOPs and all cores otherwise.")
+    performance: PerformanceSpec = Field(
+        default_factory=PerformanceSpec, description="GPU fast-path switches (tf32, fused optimizers, channels_last, "
+                                                     "attention kernel, vocabulary padding, static shapes).")
     seed: int = 0
     deterministic: bool = Field(False, description="torch.use_deterministic_algorithms (bit-exact reruns on one machine).")
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)

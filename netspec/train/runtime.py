@@ -1,4 +1,5 @@
-"""Runtime: device choice, precision (autocast + grad scaler), seeding, determinism, RNG states.
+"""Runtime: device choice, precision (autocast + grad scaler, ``auto`` by device, the preferred
+attention kernel), seeding, determinism, RNG states.
 
 RNG states are captured as plain data (lists and uint8 tensors) so they fit in a checkpoint that
 is loaded with ``weights_only=True``.
@@ -34,21 +35,58 @@ def pick_device(name: str) -> torch.device:
     return dev
 
 
-class Precision:
-    """autocast for the forward pass and, for fp16, a GradScaler for the backward pass."""
+def resolve_precision(mode: str, device: torch.device) -> str:
+    """``auto``: bf16-mixed on CUDA GPUs with native bf16 (Ampere and later), fp16-mixed with a grad
+    scaler on older ones, fp32 on CPU and MPS (where 16-bit autocast is rarely faster)."""
+    if mode != "auto":
+        return mode
+    if device.type == "cuda":
+        return "bf16-mixed" if torch.cuda.is_bf16_supported(including_emulation=False) else "fp16-mixed"
+    return "fp32"
 
-    def __init__(self, mode: str, device: torch.device) -> None:
+
+#: train.performance.attention -> torch.nn.attention.SDPBackend member
+SDPA_BACKENDS = {"flash": "FLASH_ATTENTION", "efficient": "EFFICIENT_ATTENTION", "cudnn": "CUDNN_ATTENTION",
+                 "math": "MATH"}
+
+
+def sdpa_priority(preferred: str) -> list:
+    """Every SDPA backend, the preferred one first (the others stay as fallbacks)."""
+    from torch.nn.attention import SDPBackend
+
+    names = [SDPA_BACKENDS[preferred]] + [b for b in SDPA_BACKENDS.values() if b != SDPA_BACKENDS[preferred]]
+    return [getattr(SDPBackend, n) for n in names]
+
+
+class Precision:
+    """autocast for the forward pass and, for fp16, a GradScaler for the backward pass; ``auto``
+    resolves by device (``resolve_precision``). ``attention`` (a ``train.performance.attention``
+    value) makes a CUDA forward pass prefer that scaled_dot_product_attention kernel."""
+
+    def __init__(self, mode: str, device: torch.device, attention: str = "auto") -> None:
+        mode = resolve_precision(mode, device)
         self.mode = mode
         self.dtype = {"bf16-mixed": torch.bfloat16, "fp16-mixed": torch.float16}.get(mode)
         if mode == "fp16-mixed" and device.type == "cpu":
             raise TrainError("fp16-mixed needs a GPU", path=("train", "precision"), hint="use bf16-mixed on CPU, or fp32")
         self.device_type = device.type
         self.scaler = torch.amp.GradScaler(device.type) if mode == "fp16-mixed" else None
+        self.attention = sdpa_priority(attention) if attention != "auto" and device.type == "cuda" else None
 
     def autocast(self):
-        if self.dtype is None:
-            return contextlib.nullcontext()
-        return torch.autocast(self.device_type, dtype=self.dtype)
+        if self.attention is None:
+            if self.dtype is None:
+                return contextlib.nullcontext()
+            return torch.autocast(self.device_type, dtype=self.dtype)
+        return self._with_attention()
+
+    @contextlib.contextmanager
+    def _with_attention(self):
+        from torch.nn.attention import sdpa_kernel
+
+        cast = torch.autocast(self.device_type, dtype=self.dtype) if self.dtype is not None else contextlib.nullcontext()
+        with cast, sdpa_kernel(self.attention, set_priority=True):
+            yield
 
 
 def seed_everything(seed: int, deterministic: bool) -> None:

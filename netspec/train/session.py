@@ -25,6 +25,7 @@ from .guard import Guard
 from .optim import build_optimizer
 from .programs import PROGRAMS
 from .regularize import clip_fn, load_pretrained, max_norm_fn, penalty_fn, set_trainable
+from .fastpath import resolve_fast_path
 from .runtime import Precision, pick_device, seed_everything, set_rng_state
 from .schedules import Schedule
 from .step import Slot, Updater
@@ -47,6 +48,7 @@ class Session:
     tracker: dict[str, Any] = field(default_factory=dict)
     resumed_from: Optional[dict] = None
     dist: Any = None  # a DistContext when the run spans several processes (netspec.train.distributed)
+    fast: Any = None  # the resolved fast path (netspec.train.fastpath.FastPath)
 
     @property
     def spec(self):
@@ -92,11 +94,14 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     program_cls = PROGRAMS[train.program.type]
     seed_everything(train.seed, train.deterministic)
     dev = pick_device(train.device)
-    precision = Precision(train.precision, dev)
+    fast = resolve_fast_path(train, dev, checked.graphs)  # every `auto` of the fast path, for this device (fastpath.py)
+    fast.apply_process()  # TF32 flags, CPU threads
+    train = fast.resolved(train)
+    precision = Precision(train.precision, dev, fast.attention)
     base = Path(checked.loaded.file).resolve().parent
     view = program_cls.data_graph(checked.graphs, plan) if hasattr(program_cls, "data_graph") else checked.graph
     bundle = prepare_data(spec, plan, view, base, state=resume.get("preprocess") if resume else preprocess)
-    make_loaders(bundle, spec.data, dev, train.batch_size, train.eval_batch_size or 4 * train.batch_size)
+    make_loaders(bundle, fast.data_spec(spec.data), dev, train.batch_size, train.eval_batch_size or 4 * train.batch_size)
     if preprocess is None:  # training (not evaluate/predict): refuse a run the free memory cannot hold (resources.py)
         check_fits(spec, checked.graphs, dev)
     models = {name: compile_model(graph, seed=train.seed + i).to(dev) for i, (name, graph) in enumerate(checked.graphs.items())}
@@ -105,19 +110,23 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     if train.freeze and sum(set_trainable(m, train.freeze, False) for m in models.values()) == 0:
         raise TrainError("freeze matches no parameter", path=("train", "freeze"),
                          hint="globs match node names (hidden1, layer1.*) or parameter names (hidden1.weight)")
+    for name, model in models.items():  # channels_last, padded vocabulary heads
+        fast.prepare(model, checked.graphs[name])
     weights = torch.tensor(bundle.class_weights, dtype=torch.float32, device=dev) if bundle.class_weights is not None else None
     wrapped = models
     if dist is not None:
         from .distributed.wrap import distribute
 
         wrapped = distribute(dist, bundle, models, train)
-    forward = {k: torch.compile(m) if train.compile else m for k, m in wrapped.items()}
+    forward = {k: fast.compile_fn(m) if fast.compile else m for k, m in wrapped.items()}
     if hasattr(program_cls, "from_session"):
         program = program_cls.from_session(ProgramContext(models, forward, plan, bundle.inputs, bundle, dev, train, weights))
     else:  # single-model programs: (model, plan, inputs, device, class_weights, threshold, train_metrics)
         threshold = getattr(train.task, "threshold", 0.5)
         program = program_cls(forward["model"], plan, bundle.inputs, dev, weights, threshold, train.train_metrics)
         program.models = {"model": models["model"]}
+    if fast.compile and hasattr(program, "forward_loss"):  # the loss compiles into the forward pass (fused)
+        program.forward_loss = fast.compile_fn(program.forward_loss)
     steps = math.ceil(len(bundle.loaders["train"]) / train.accumulate)
     slots = {name: _slot(train, name, model, max(steps, 1)) for name, model in models.items()}
     updater = Updater(slots, precision, train.accumulate)
@@ -126,7 +135,7 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     gen_device = dev if train_batches.__class__.__name__ == "DeviceBatches" and dev.type == "cuda" else torch.device("cpu")
     gen = torch.Generator(device=gen_device).manual_seed(train.seed)
     session = Session(checked, train, plan, base, dev, precision, bundle, models, program, updater, gen)
-    session.dist = dist
+    session.dist, session.fast = dist, fast
     if resume is not None:
         restore(session, resume)
     if dist is not None:
@@ -137,7 +146,7 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
 def _slot(train: TrainSpec, name: str, model: torch.nn.Module, steps_per_epoch: int) -> Slot:
     """Optimizer, schedule and hooks of one model."""
     opt_spec = (train.optimizers or {}).get(name) or train.optimizer or Adam(type="adam")
-    optimizer = build_optimizer(opt_spec, model)
+    optimizer = build_optimizer(opt_spec, model, train.performance.optimizer_impl)
     schedule = Schedule(train.schedule, optimizer, train.epochs, steps_per_epoch)
     return Slot(model, optimizer, schedule, penalty_fn(train.regularization, model), clip_fn(train.grad_clip, model),
                 max_norm_fn(train.regularization.max_norm, model))

@@ -52,10 +52,15 @@ class Supervised:
             total = value if total is None else total + value
         return total  # type: ignore[return-value]
 
+    def forward_loss(self, batch: Batch) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+        """Outputs and loss in one call: with ``train.compile`` the session compiles this, so the
+        loss (e.g. a language model's cross-entropy over the vocabulary) fuses into the forward pass."""
+        outs = self.outputs(batch)
+        return outs, self.loss(outs, batch)
+
     def train_step(self, batch: Batch, updater: Any) -> torch.Tensor:
         with updater.autocast():
-            outs = self.outputs(batch)
-            loss = self.loss(outs, batch)
+            outs, loss = self.forward_loss(batch)
         updater.update("model", loss)
         if "train" in self.metrics:
             self.metrics["train"].update(outs[self.metric_output], batch[self.metric_target])
@@ -66,8 +71,7 @@ class Supervised:
         import contextlib
 
         with autocast() if autocast is not None else contextlib.nullcontext():
-            outs = self.outputs(batch)
-            loss = self.loss(outs, batch)
+            outs, loss = self.forward_loss(batch)
         self.metrics["eval"].update(outs[self.metric_output], batch[self.metric_target])
         return loss
 
