@@ -44,6 +44,8 @@ _FLOAT = re.compile(
 )
 
 
+_PLAIN_TAGS = {_STD + t for t in ("str", "int", "float", "bool", "null", "seq", "map")}
+
 _Base = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml's parser when present (10x faster)
 
 
@@ -266,11 +268,16 @@ class _Builder:
         own: list[tuple[yaml.Node, yaml.Node, bool]] = []
         for key_node, value_node in node.value:
             if key_node.tag == _STD + "merge":
+                if isinstance(value_node, yaml.SequenceNode):
+                    self.check_tag(value_node, "seq")
                 sources = value_node.value if isinstance(value_node, yaml.SequenceNode) else [value_node]
                 for src in sources:
                     if not isinstance(src, yaml.MappingNode):
+                        if src.tag not in _PLAIN_TAGS:  # a tagged merge source: name the tag
+                            self.check_tag(src, "map")
                         raise SpecError("a merge key (<<) takes a mapping or a list of mappings",
                                         location=self.loc(src))
+                    self.check_tag(src, "map")
                     merged.extend((k, v) for k, v, _ in self.merged_pairs(src))
             else:
                 own.append((key_node, value_node, False))
@@ -283,6 +290,7 @@ class _Builder:
 
     def key(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):
+            self.check_tag(node, "seq" if isinstance(node, yaml.SequenceNode) else "map")  # a tagged key: name the tag
             raise SpecError("mapping keys must be plain scalars", location=self.loc(node))
         value = self.scalar(node)
         if not isinstance(value, (str, int)) or isinstance(value, bool):

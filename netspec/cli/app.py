@@ -43,6 +43,9 @@ def _options(
             load_plugin(module)
         except ImportError as exc:
             raise typer.BadParameter(f"cannot import plugin {module!r}: {exc}", param_hint="--plugin") from None
+        except Exception as exc:  # noqa: BLE001 - a plugin's own bug (SyntaxError, a tag registered twice, ...)
+            raise typer.BadParameter(f"plugin {module!r} failed while loading: {type(exc).__name__}: {exc}",
+                                     param_hint="--plugin") from None
 
 
 app.command("validate")(validate_cmd.validate)

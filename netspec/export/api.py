@@ -18,6 +18,7 @@ from typing import Any, Iterable, Optional
 from ..check import Checked, check
 from ..errors import ExportError, NetspecError, SpecError, raise_all
 from ..graph import Graph
+from ..paths import file_stem
 from ..spec.export import BATCH, ExportSpec, VerifySpec, unknown_dim
 from .guards import symbolic_dims
 from .verify import VerifyReport
@@ -122,7 +123,7 @@ def make_plan(checked: Checked, models: Optional[list[str]], opset: Optional[int
 def output_paths(checked: Checked, names: list[str], out: Optional[str | Path], suffix: str) -> dict[str, Path]:
     """One file per model: OUT itself for one model; for several, OUT is a folder (or a name that
     gets ``-MODEL`` before its suffix). The default is NAME[-MODEL].SUFFIX in the current folder."""
-    stem = checked.spec.name or Path(checked.loaded.file).stem
+    stem = file_stem(checked.spec.name or Path(checked.loaded.file).stem)  # never a path from the spec (paths.py)
     several = len(names) > 1
     tagged = several or checked.spec.model is None
     default = {n: Path(f"{stem}-{n}{suffix}" if tagged else f"{stem}{suffix}") for n in names}

@@ -15,6 +15,7 @@ from typing import Any, Iterable, Optional
 
 from ..check import Checked, check
 from ..errors import NetspecError
+from ..paths import check_run_dir, file_stem
 from .checkpoint import load_checkpoint
 from .loop import RunResult, evaluate_split, fit
 from .session import build_session, located
@@ -27,7 +28,7 @@ def resolved_text(checked: Checked) -> str:
 
 
 def default_run_dir(checked: Checked) -> Path:
-    name = checked.spec.name or Path(checked.loaded.file).stem
+    name = file_stem(checked.spec.name or Path(checked.loaded.file).stem)  # a spec's name cannot leave runs/ (paths.py)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     path = Path("runs") / f"{name}-{stamp}"
     i = 1
@@ -58,6 +59,7 @@ def train_spec(path: str | Path, overrides: Iterable[str] = (), epochs: Optional
 
             reporter.note(describe_skipped(session.data.skipped))
         run_dir.mkdir(parents=True, exist_ok=True)
+        check_run_dir(run_dir)  # no writing through symlinks planted in the run directory (paths.py)
         text = resolved_text(checked)
         if dist is not None and not dist.is_main:
             from .distributed.worker import follow
