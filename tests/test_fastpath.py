@@ -5,7 +5,6 @@ rounding where the switch changes the kernel)."""
 
 from __future__ import annotations
 
-import functools
 import subprocess
 import sys
 
