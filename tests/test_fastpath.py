@@ -336,3 +336,34 @@ def test_no_decay_covers_attention_in_proj_bias(write_spec):
 def test_digits_example_specs_still_validate_with_the_new_fields():
     for path in (EXAMPLES / "digits_mlp.yaml", SPECS / "resnet50.yaml"):
         assert check(path).spec is not None
+
+
+def test_attention_layers_reach_the_fused_sdpa_kernels(write_spec, monkeypatch):
+    """Every attention layer computes through F.scaled_dot_product_attention, and a causal layer
+    without padding passes is_causal alone (no mask tensor), which flash attention needs."""
+    import torch.nn.functional as F
+
+    from netspec.compiler import compile_model
+
+    calls = []
+    real = F.scaled_dot_product_attention
+
+    def spy(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, **kw):
+        calls.append((attn_mask, is_causal, q.shape))
+        return real(q, k, v, attn_mask=attn_mask, dropout_p=dropout_p, is_causal=is_causal, **kw)
+
+    monkeypatch.setattr(F, "scaled_dot_product_attention", spy)
+    model = compile_model(check(write_spec(LM)).graph, seed=0)
+    model(torch.zeros(2, 12, dtype=torch.long))
+    assert calls == [(None, True, (2, 2, 12, 8))]  # (N, heads, L, head dim)
+
+
+def test_streamed_batches_pin_memory_only_for_cuda():
+    import numpy as np
+
+    from netspec.data.batches import StreamBatches
+
+    arrays = {"x": np.zeros((8, 3), np.float32)}
+    assert StreamBatches(arrays, torch.device("cuda"), 4).pin is True  # pinned host memory, non_blocking copies
+    assert StreamBatches(arrays, torch.device("cpu"), 4).pin is False
+    assert StreamBatches(arrays, torch.device("cuda"), 4, pin_memory=False).pin is False
