@@ -31,9 +31,10 @@ def _flops(path, batch):
 
 @pytest.fixture
 def machine(monkeypatch):
-    """A 4-core machine on which torch runs its default (4 threads)."""
+    """An idle 4-core machine on which torch runs its default (4 threads)."""
     monkeypatch.setattr(T, "cores", lambda: 4)
     monkeypatch.setattr(T.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(T.os, "getloadavg", lambda: (0.2, 0.5, 0.5))
     monkeypatch.setattr(torch, "get_num_threads", lambda: 4)
 
 
@@ -44,7 +45,18 @@ def test_tiny_model_gets_one_thread_and_a_large_one_every_core(machine):
     small = T.choose_threads("auto", mlp, "cpu", NO_ENV)
     large = T.choose_threads("auto", resnet, "cpu", NO_ENV)
     assert (small.count, large.count) == (1, 4)
-    assert "small step" in small.reason and "large step" in large.reason and not small.keep
+    assert "small step" in small.reason and "large step, 4 of 4 cores free" in large.reason and not small.keep
+
+
+def test_busy_cores_are_left_to_their_processes(machine, monkeypatch):
+    """The measured case: another process keeps cores busy; a large step takes only the free ones."""
+    resnet = _flops(SPECS / "resnet18.yaml", 32)
+    monkeypatch.setattr(T.os, "getloadavg", lambda: (2.6, 2.0, 1.0))
+    assert T.choose_threads("auto", resnet, "cpu", NO_ENV).count == 1
+    monkeypatch.setattr(T.os, "getloadavg", lambda: (9.0, 9.0, 9.0))
+    assert T.choose_threads("auto", resnet, "cpu", NO_ENV).count == 1  # at least one
+    monkeypatch.setattr(T.os, "getloadavg", lambda: (1.2, 1.0, 1.0))
+    assert T.choose_threads("auto", resnet, "cpu", NO_ENV).count == 3
 
 
 def test_explicit_choices_are_kept(machine, monkeypatch):

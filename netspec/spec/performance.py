@@ -7,7 +7,7 @@ computes what the plain path computes. ``train.precision``, ``train.compile`` an
     train:
       precision: auto          # bf16-mixed on CUDA (fp16-mixed + grad scaler without bf16), fp32 elsewhere
       compile: auto            # torch.compile on CUDA when a step is big enough to pay for compilation
-      threads: auto            # CPU intra-op threads: 1 for small steps, all cores for big ones
+      threads: auto            # CPU intra-op threads: 1 for small steps, the free cores for big ones
       performance:
         tf32: auto             # TF32 tensor cores for fp32 matmuls and convolutions (CUDA)
         optimizer_impl: auto   # fused kernels on CUDA (foreach where torch has no fused one)

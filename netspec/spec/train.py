@@ -469,7 +469,7 @@ class TrainSpec(StrictModel):
     threads: Union[Literal["auto"], PositiveInt] = Field(
         "auto", description="CPU intra-op threads (torch.set_num_threads); auto keeps OMP_NUM_THREADS or an earlier "
                             "torch.set_num_threads, else on CPU uses 1 thread when a training step needs under 1e9 "
-                            "FLOPs and all cores otherwise.")
+                            "FLOPs and otherwise the cores other processes leave free (1-minute load average).")
     performance: PerformanceSpec = Field(
         default_factory=PerformanceSpec, description="GPU fast-path switches (tf32, fused optimizers, channels_last, "
                                                      "attention kernel, vocabulary padding, static shapes).")

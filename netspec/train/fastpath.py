@@ -11,7 +11,7 @@ inputs, padded vocabulary heads) and ``compile(fn)``. The choices and their reas
 =============== ===================================================================================
 precision       bf16-mixed on CUDA with native bf16, fp16-mixed + grad scaler on older GPUs, else fp32
 compile         on CUDA when a training step needs ≥ ``COMPILE_STEP_FLOPS`` (3 × forward × batch)
-threads         ``netspec.train.threads`` (CPU: 1 thread for small steps, all cores for large ones)
+threads         ``netspec.train.threads`` (CPU: 1 thread for small steps, the free cores for large ones)
 tf32            on for CUDA
 optimizer_impl  fused on CUDA where torch has it, foreach for the others, torch's default elsewhere
 channels_last   on for CUDA when the model has 2-d convolutions
