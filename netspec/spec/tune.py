@@ -28,23 +28,21 @@ _WHEN = ("Only sample this parameter when earlier parameters took these values: 
          "{path: [value, ...]} (one of).")
 
 
-class _Param(StrictModel):
-    when: dict[str, Any] = Field(default={}, description=_WHEN)
-
-
-class Choice(_Param):
+class Choice(StrictModel):
     """One of the listed values (numbers, names, or whole mappings such as an optimizer)."""
     type: Literal["choice"]
     values: list[Any] = Field(min_length=1, description="The candidates, tried as written.")
+    when: dict[str, Any] = Field(default={}, description=_WHEN)
 
 
-class IntRange(_Param):
+class IntRange(StrictModel):
     """An integer in [low, high] (both included), on a grid of `step`."""
     type: Literal["int"]
     low: int
     high: int
     step: PositiveInt = 1
     log: bool = Field(False, description="Sample on a log scale (step must be 1).")
+    when: dict[str, Any] = Field(default={}, description=_WHEN)
 
     @model_validator(mode="after")
     def _range(self) -> "IntRange":
@@ -55,13 +53,14 @@ class IntRange(_Param):
         return self
 
 
-class Uniform(_Param):
+class Uniform(StrictModel):
     """A real number drawn uniformly from [low, high]."""
     type: Literal["uniform"]
     low: float
     high: float
     step: Optional[PositiveFloat] = Field(None, description="Only multiples of step above low.")
     grid_points: int = Field(5, ge=2, description="Evenly spaced values the grid sampler tries.")
+    when: dict[str, Any] = Field(default={}, description=_WHEN)
 
     @model_validator(mode="after")
     def _range(self) -> "Uniform":
@@ -70,12 +69,13 @@ class Uniform(_Param):
         return self
 
 
-class LogUniform(_Param):
+class LogUniform(StrictModel):
     """A positive real number drawn uniformly on a log scale (learning rates, penalties)."""
     type: Literal["log_uniform"]
     low: PositiveFloat
     high: PositiveFloat
     grid_points: int = Field(5, ge=2, description="Log-spaced values the grid sampler tries.")
+    when: dict[str, Any] = Field(default={}, description=_WHEN)
 
     @model_validator(mode="after")
     def _range(self) -> "LogUniform":
