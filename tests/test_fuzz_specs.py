@@ -15,7 +15,7 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
@@ -37,6 +37,7 @@ def _validate_mutant(tmp_path, case, fmt) -> None:
     _, content = case
     path = write_case(tmp_path / "mutant.yaml", content)
     code, out, err, seconds = run_cli_in_process(["validate", "--format", fmt, str(path)])
+    event(f"exit {code}")  # the campaign's statistics show how many mutants stayed valid
     check_outcome(path, fmt, code, out, err, seconds)
 
 
@@ -70,6 +71,7 @@ def _validate_overrides(case) -> None:
     path = SPECS / name if (SPECS / name).is_file() else EXAMPLES / name
     args = ["validate", str(path)] + [a for s in sets for a in ("--set", s)]
     code, out, err, seconds = run_cli_in_process(args)
+    event(f"exit {code}")
     both = out + err
     assert code in (0, 1), both[-2000:]
     assert "Traceback" not in both and "internal error" not in both, both[-2000:]

@@ -167,3 +167,18 @@ def test_nonfinite_settings_are_validated(write_spec, tmp_path, value, message):
     with pytest.raises(SpecError) as info:
         check(spec)
     assert message in str(info.value)
+
+
+@pytest.mark.gpu
+@pytest.mark.parametrize("mode", ["stop", "skip"])
+def test_fp16_leaves_gradients_to_the_grad_scaler(write_spec, tmp_path, mode):
+    """Under fp16-mixed the GradScaler skips steps with inf gradients itself; a non-finite loss
+    still stops a `stop` run, and a `skip` run trains on."""
+    _data(tmp_path)
+    text = SQUARE.replace("NONFINITE", f"nonfinite: {mode}\n  device: cuda\n  precision: fp16-mixed")
+    spec = write_spec(text)
+    if mode == "stop":
+        with pytest.raises(TrainError, match="non-finite loss at epoch 1"):
+            train_spec(spec, out=tmp_path / "run")
+    else:
+        assert train_spec(spec, out=tmp_path / "run").epochs == 2

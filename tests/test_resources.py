@@ -147,3 +147,11 @@ def test_training_checks_against_the_free_memory_it_is_given(write_spec, tmp_pat
         train_spec(spec, out=tmp_path / "run")
     monkeypatch.setattr(resources, "available_bytes", lambda device: 10**9)
     assert train_spec(spec, out=tmp_path / "run").epochs == 1
+
+
+@pytest.mark.gpu
+def test_free_cuda_memory_is_the_device_s():
+    import torch
+
+    free = available_bytes(torch.device("cuda"))
+    assert 0 < free <= torch.cuda.get_device_properties(0).total_memory

@@ -4,7 +4,8 @@ skips the step (see ``netspec.spec.reliability`` for the user-facing rules).
 ``Guard`` sits in the ``Updater``: ``watch(names, loss)`` notes whether each loss handed to it is
 finite, and ``allow(name, slot)`` — called before the optimizer steps — adds the gradients' check
 (one fused ``_foreach_norm``; gradients are left to the GradScaler under fp16, which skips such
-steps itself). A bad step raises ``NonFinite`` (stop) or returns False (skip).
+steps itself, so there ``skip`` is the scaler's and ``stop`` checks the loss). A bad step raises
+``NonFinite`` (stop) or returns False (skip).
 
 The loop catches ``NonFinite`` with the batch in hand and ``diagnose`` turns it into a located
 TrainError: the weights are still those that produced the bad values, so the batch is run again
@@ -59,6 +60,8 @@ class Guard:
     def allow(self, name: str, slot: Any) -> bool:
         """Whether slot ``name`` may take its optimizer step now."""
         loss_ok = self.losses_ok.pop(name, None)
+        if self.scaled and self.spec.type == "skip":
+            return True  # fp16: the GradScaler already skips steps with non-finite gradients (and rescales)
         grad_ok = None if self.scaled else grads_finite(slot.model)
         parts = [t for t in (loss_ok, grad_ok) if t is not None]
         if not parts:
