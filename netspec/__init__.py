@@ -17,13 +17,7 @@ Errors are ``netspec.errors.NetspecError`` subclasses carrying spec paths (see n
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import Any
-
-try:
-    __version__ = metadata.version("netspec")
-except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-    __version__ = "0+unknown"
 
 _API = {
     "load_spec": ("netspec.spec.load", "load_spec"),
@@ -44,7 +38,18 @@ def build_graph(path: str, overrides: list[str] | tuple[str, ...] = (), model: s
     return graphs[model] if model is not None else next(iter(graphs.values()))
 
 
+def _version() -> str:
+    from importlib import metadata  # lazily: importlib.metadata costs ~25 ms at start-up
+
+    try:
+        return metadata.version("netspec")
+    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
+        return "0+unknown"
+
+
 def __getattr__(name: str) -> Any:
+    if name == "__version__":
+        return _version()
     if name in _API:
         from importlib import import_module
 
