@@ -75,6 +75,15 @@ def test_failures_are_described_by_rank_in_order():
                     "rank 0 (local rank 0, pid 100) was killed by SIGTERM; rank 2 (local rank 0, pid 100) exited with code 1")
 
 
+def test_a_killed_rank_is_named_before_the_peer_that_lost_contact_with_it():
+    # the peer's own error file can carry an earlier timestamp than the agent's record of the kill
+    f = lambda rank, code, ts: SimpleNamespace(local_rank=rank, pid=100 + rank, exitcode=code, timestamp=ts,  # noqa: E731
+                                               signal_name=lambda: "SIGKILL")
+    text = describe_failures({0: f(0, 1, 1), 1: f(1, -9, 2)})
+    assert text == ("distributed training failed: rank 1 (local rank 1, pid 101) was killed by SIGKILL; "
+                    "rank 0 (local rank 0, pid 100) exited with code 1")
+
+
 def test_launch_options_inside_a_launch_are_a_usage_error(tmp_path):
     proc = run_cli("train", str(EXAMPLES / "digits_mlp.yaml"), "--nproc-per-node", "2",
                    env={"RANK": "0", "WORLD_SIZE": "2"})

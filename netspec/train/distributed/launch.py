@@ -84,9 +84,13 @@ def launch(plan: LaunchPlan, argv: list[str]) -> None:
 
 
 def describe_failures(failures: dict) -> str:
-    """'distributed training failed: rank 1 (pid 123) was killed by SIGKILL; ...' in failure order."""
+    """'distributed training failed: rank 1 (pid 123) was killed by SIGKILL; ...'.
+
+    Ranks killed by a signal come first (a peer that lost contact with them reports its own error, often
+    with an earlier timestamp, but is the consequence), then the others in failure order.
+    """
     parts = []
-    for rank, f in sorted(failures.items(), key=lambda item: item[1].timestamp):
+    for rank, f in sorted(failures.items(), key=lambda item: (item[1].exitcode >= 0, item[1].timestamp)):
         how = f"was killed by {f.signal_name()}" if f.exitcode < 0 else f"exited with code {f.exitcode}"
         parts.append(f"rank {rank} (local rank {f.local_rank}, pid {f.pid}) {how}")
     return "distributed training failed: " + "; ".join(parts)
