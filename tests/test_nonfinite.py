@@ -11,6 +11,8 @@ import pytest
 import torch
 
 from conftest import run_cli
+
+PLUGINS = __import__("pathlib").Path(__file__).resolve().parent / "plugins"
 from netspec.check import check
 from netspec.errors import SpecError, TrainError
 from netspec.train.api import train_spec
@@ -182,3 +184,78 @@ def test_fp16_leaves_gradients_to_the_grad_scaler(write_spec, tmp_path, mode):
             train_spec(spec, out=tmp_path / "run")
     else:
         assert train_spec(spec, out=tmp_path / "run").epochs == 2
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16])
+@pytest.mark.parametrize("bad", [None, float("nan"), float("inf"), float("-inf")])
+def test_the_gradient_check_agrees_with_isfinite_and_leaves_gradients_bit_for_bit(dtype, bad):
+    from netspec.train.guard import nonfinite_grads
+
+    gen = torch.Generator().manual_seed(0)
+    params = [torch.nn.Parameter(torch.zeros(n, dtype=d)) for n, d in ((7, dtype), (3, torch.float32), (1, dtype))]
+    for p in params:
+        p.grad = (torch.randn(p.shape, generator=gen) * 1e3).to(p.dtype)
+    params.append(torch.nn.Parameter(torch.zeros(2)))  # no gradient
+    if bad is not None:
+        params[0].grad[4] = bad
+    before = [p.grad.clone() for p in params[:3]]
+    found = nonfinite_grads(params)
+    reference = all(bool(torch.isfinite(p.grad).all()) for p in params if p.grad is not None)
+    assert (float(found) == 0.0) == reference == (bad is None)
+    for b, p in zip(before, params):
+        assert torch.equal(b.view(torch.uint8) if b.dtype != torch.bool else b, p.grad.view(torch.uint8))
+
+
+NAN_GRAD = """netspec: 1
+inputs: {x: {shape: [4]}}
+model:
+  layers:
+    - {name: hidden, linear: {out_features: 4}}
+    - {name: poison, nan_grad: {after: 3}}
+    - {name: out, linear: {out_features: 1}}
+data:
+  source: {type: arrays, path: d.npz}
+  split: {val: 0.25, seed: 0, stratify: false}
+  preprocess: {features: none}
+train:
+  task: regression
+  epochs: 2
+  batch_size: 16
+  optimizer: {type: sgd, lr: 0.01}
+  NONFINITE
+"""
+
+
+@pytest.mark.parametrize("gradients", [True, False])
+def test_a_nan_gradient_with_a_finite_loss(write_spec, tmp_path, gradients):
+    """With gradients: true the run stops before the update of step 3 and names the gradient; by
+    default the next step's loss shows it, and the diagnostic names the weights and the update."""
+    _data(tmp_path, bad_rows=())
+    spec = write_spec(NAN_GRAD.replace("NONFINITE", f"nonfinite: {{type: stop, gradients: {str(gradients).lower()}}}"))
+    proc = run_cli("--plugin", "nan_grad_plugin", "train", str(spec), "--out", str(tmp_path / "run"), "--quiet",
+                   env={"PYTHONPATH": str(PLUGINS)})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    if gradients:
+        assert "train.nonfinite: non-finite gradient at epoch 1, step 3 (batch 3 of 3): every node's output was " \
+               "finite and every loss term too; non-finite gradient first in 'hidden.weight' (and 1 more)" in proc.stderr
+        assert "already non-finite" not in proc.stderr
+    else:
+        # step 3 is the epoch's last: the end-of-epoch check finds the weights before anything is saved
+        assert "model.layers[0] (linear 'hidden'): non-finite weights at epoch 1, step 3 (batch 3 of 3)" in proc.stderr
+        assert "the weights are already non-finite, first in 'hidden.weight' (and 1 more): an update had non-finite " \
+               "gradients (the last update was step 3)" in proc.stderr
+        assert "gradients: true" in proc.stderr
+    assert not (tmp_path / "run" / "last.pt").exists()
+
+
+def test_without_the_gradient_check_the_next_loss_names_the_bad_update(write_spec, tmp_path):
+    _data(tmp_path, bad_rows=())
+    spec = write_spec(NAN_GRAD.replace("{after: 3}", "{after: 2}").replace("NONFINITE", "nonfinite: stop"))
+    proc = run_cli("--plugin", "nan_grad_plugin", "train", str(spec), "--out", str(tmp_path / "run"), "--quiet",
+                   env={"PYTHONPATH": str(PLUGINS)})
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr, proc.stderr
+    assert "model.layers[0] (linear 'hidden'): non-finite loss at epoch 1, step 3 (batch 3 of 3): the weights are " \
+           "already non-finite, first in 'hidden.weight' (and 1 more): an update had non-finite gradients (the last " \
+           "update was step 2)" in proc.stderr
+    assert "set `train.nonfinite: {type: stop, gradients: true}`" in proc.stderr
+    assert not (tmp_path / "run" / "last.pt").exists()

@@ -149,6 +149,8 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
                 reporter.batch(epoch, i, size)
         with diagnosed(session, batch, epoch, i):
             session.updater.flush()
+            if session.updater.guard is not None:  # no checkpoint with weights a bad update made non-finite
+                session.updater.guard.check_weights(session.models, session.updater.slots)
         if session.dist is not None:  # the loss over the whole global batch stream, the same on every rank
             total, n = session.dist.sum(total, n)
         row: dict[str, Any] = {"epoch": epoch, "train.loss": float(total / max(n, 1))}

@@ -133,4 +133,4 @@ class _Module:
         return self
 
     def __call__(self, outputs: tuple, target: Optional[torch.Tensor]) -> torch.Tensor:
-        return self.module(*self.adapt(outputs, target))
+        return self.module.forward(*self.adapt(outputs, target))  # a loss module has no hooks: skip _call_impl
