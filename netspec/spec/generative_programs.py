@@ -81,6 +81,10 @@ class VaeProgram(StrictModel):
     reconstruction: Literal["bce", "bce_with_logits", "mse"] = Field(
         "bce", description="bce: the decoder ends in a sigmoid and data lie in [0, 1]; mse: Gaussian likelihood.")
     beta: float = Field(1.0, ge=0, description="Weight of the KL term (β-VAE: > 1).")
+    beta_warmup_epochs: float = Field(
+        0.0, ge=0, description="KL annealing: β grows linearly from 0 to `beta` over these many epochs (per optimizer "
+                               "step), so the decoder learns to use z before the KL term pulls the code to the prior "
+                               "(against posterior collapse; Bowman et al. 2016). Validation uses the full `beta`.")
 
 
 # ---- gan ----------------------------------------------------------------------------------------------

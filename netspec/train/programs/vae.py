@@ -5,7 +5,9 @@ Per sample, loss = reconstruction(decoder(z), x) + beta · KL(N(mu, σ²) ‖ N(
 encoder's and the decoder's optimizers. In training z is the encoder's ``z`` output (a
 ``reparameterize`` node) or, when it has none, mu + exp(logvar / 2)·ε drawn here; in evaluation
 z = mu, so ``val.loss`` is the reconstruction of the posterior mean plus the KL term. Logged:
-``reconstruction`` and ``kl`` (train and val) beside ``loss``.
+``reconstruction`` and ``kl`` (train and val) beside ``loss``. With ``beta_warmup_epochs`` the
+training β is ``beta · min(1, steps / warm-up steps)``, from the encoder's optimizer step count
+(saved in checkpoints, so a resumed run continues the ramp); ``train.beta`` logs its epoch mean.
 """
 
 from __future__ import annotations
@@ -30,11 +32,14 @@ class Vae:
 
     @classmethod
     def from_session(cls, ctx: Any) -> "Vae":
-        return cls(ctx.models, ctx.forward, ctx.plan, ctx.inputs)
+        batches = len(ctx.data.loaders["train"]) / max(ctx.train.accumulate, 1)
+        return cls(ctx.models, ctx.forward, ctx.plan, ctx.inputs, warmup_steps=ctx.plan.program.beta_warmup_epochs * batches)
 
-    def __init__(self, models: dict[str, torch.nn.Module], forward: dict[str, Any], plan: Any, inputs: dict[str, str]) -> None:
+    def __init__(self, models: dict[str, torch.nn.Module], forward: dict[str, Any], plan: Any, inputs: dict[str, str],
+                 warmup_steps: float = 0.0) -> None:
         p = plan.program
         self.program = p
+        self.warmup_steps = warmup_steps
         self.models = {p.encoder: models[p.encoder], p.decoder: models[p.decoder]}
         self.encoder, self.decoder = forward[p.encoder], forward[p.decoder]
         self.enc_outputs = list(models[p.encoder].output_names)
@@ -51,7 +56,13 @@ class Vae:
         out = self.decoder(z)
         return out if len(self.dec_outputs) == 1 else out[self.dec_outputs.index(self.output)]
 
-    def losses(self, x: torch.Tensor, train: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def beta(self, steps: int) -> float:
+        """β for the next optimizer step (the KL warm-up's linear ramp, then ``beta``)."""
+        if self.warmup_steps <= 0:
+            return self.program.beta
+        return self.program.beta * min(1.0, steps / self.warmup_steps)
+
+    def losses(self, x: torch.Tensor, train: bool, beta: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         enc = self.encode(x)
         mu, logvar = enc[self.program.mu], enc[self.program.logvar]
         if not train:
@@ -62,7 +73,7 @@ class Vae:
             z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
         rec = reconstruction(self.program.reconstruction, self.decode(z), x)
         kl = kl_normal(mu.float(), logvar.float())
-        return rec + self.program.beta * kl, rec, kl
+        return rec + (self.program.beta if beta is None else beta) * kl, rec, kl
 
     def _tally(self, split: str, rec: torch.Tensor, kl: torch.Tensor, n: int) -> None:
         self.metrics[split].add("reconstruction", rec, n)
@@ -70,10 +81,13 @@ class Vae:
 
     def train_step(self, batch: Batch, updater: Any) -> torch.Tensor:
         x = batch[self.field]
+        beta = self.beta(updater.slots[self.program.encoder].steps)
         with updater.autocast():
-            loss, rec, kl = self.losses(x, True)
+            loss, rec, kl = self.losses(x, True, beta)
         updater.update((self.program.encoder, self.program.decoder), loss)
         self._tally("train", rec, kl, x.shape[0])
+        if self.warmup_steps > 0:
+            self.metrics["train"].add("beta", torch.tensor(beta, device=kl.device), x.shape[0])
         return loss.detach()
 
     @torch.no_grad()
