@@ -7,7 +7,7 @@ this one) and the median of the per-round ratios. The netspec loop writes metric
 checkpoint as `netspec train` does (per-epoch checkpoints are off: checkpoint.every = epochs); the
 hand loop saves its trained weights once at the end, as a hand-written training script would.
 Each run starts after gc.collect(), so neither side pays for collecting the previous run's garbage. The
-netspec loop keeps its default train.nonfinite check (loss and gradients before every update).
+netspec loop keeps its default train.nonfinite check (the loss read before every update).
 
     OMP_NUM_THREADS=1 python bench/train_vs_torch.py [--repeats 9] [--epochs 30]
 
