@@ -291,3 +291,34 @@ def test_worker_processes_share_one_study(tmp_path):
     assert len({t.user_attrs["pid"] for t in finished}) == 2
     assert len({t.number for t in study.trials}) == len(study.trials)
     assert not math.isnan(result["best"]["value"])
+
+
+def test_trials_left_running_by_dead_processes_are_failed_and_queued_again(monkeypatch):
+    import os
+    import socket
+    import subprocess
+    import sys
+
+    from netspec.tune import study as study_mod
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(storage="sqlite:///:memory:")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    tagged = {"ours": os.getpid(), "dead": int(dead.stdout), "elsewhere": int(dead.stdout)}
+    numbers = {}
+    for name, pid in tagged.items():
+        trial = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})
+        trial.set_user_attr("host", socket.gethostname() if name != "elsewhere" else "another-host")
+        trial.set_user_attr("pid", pid)
+        numbers[name] = trial.number
+    untagged = study.ask({"x": optuna.distributions.FloatDistribution(0, 1)})  # killed before the objective tagged it
+    assert study_mod.recover_stale(study) == [numbers["dead"]]  # the untagged one is too young to judge
+    monkeypatch.setattr(study_mod, "UNTAGGED_S", 0.0)
+    assert study_mod.recover_stale(study) == [untagged.number]
+    states = {t.number: t.state.name for t in study.trials}
+    assert states[numbers["dead"]] == states[untagged.number] == "FAIL"
+    assert states[numbers["ours"]] == states[numbers["elsewhere"]] == "RUNNING"  # alive, or another host's heartbeat
+    retries = [t for t in study.trials if t.state.name == "WAITING"]
+    assert sorted(t.user_attrs["retry_of"] for t in retries) == sorted([numbers["dead"], untagged.number])
+    queued = {t.system_attrs["fixed_params"]["x"] for t in retries}  # an enqueued trial's values, until it runs
+    assert queued == {study.trials[numbers["dead"]].params["x"], untagged.params["x"]}

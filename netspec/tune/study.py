@@ -7,7 +7,8 @@ a killed search resumes where it stopped, and several processes (``jobs``, or se
 ``netspec tune --resume`` commands) work on it at once without running a trial twice.
 
 A trial left RUNNING by a process that no longer exists on this host (killed mid-trial) is
-marked failed on resume and its values are queued again, so nothing is lost; trials of other
+marked failed on resume and its values are queued again, so nothing is lost (also one killed in
+the milliseconds before it was tagged with its host and process, once it is UNTAGGED_S old); trials of other
 hosts are recovered by Optuna's heartbeat (a trial silent for ``GRACE_S`` seconds fails and is
 retried the same way).
 """
@@ -18,6 +19,7 @@ import os
 import socket
 import warnings
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Optional
 
@@ -27,6 +29,7 @@ from .objective import Objective
 from .space import baseline, grid
 
 HEARTBEAT_S, GRACE_S = 10, 60
+UNTAGGED_S = 2.0  # a RUNNING trial without host/pid this old was never started by a live process
 
 
 @dataclass
@@ -127,10 +130,16 @@ def recover_stale(study) -> list[int]:
     """Fail the trials left RUNNING by dead processes of this host and queue their values again."""
     from optuna.trial import TrialState
 
-    host, lost = socket.gethostname(), []
+    host, lost, now = socket.gethostname(), [], datetime.now()
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         pid = t.user_attrs.get("pid")
-        if t.user_attrs.get("host") != host or not isinstance(pid, int) or _alive(pid):
+        if "host" not in t.user_attrs and "pid" not in t.user_attrs:
+            # killed between Optuna creating the trial and the objective tagging it: a live process tags
+            # its trial within milliseconds, so an untagged one older than UNTAGGED_S has no process
+            started = t.datetime_start
+            if started is None or (now - started).total_seconds() < UNTAGGED_S:
+                continue
+        elif t.user_attrs.get("host") != host or not isinstance(pid, int) or _alive(pid):
             continue
         study.tell(t.number, state=TrialState.FAIL)
         study.set_user_attr(f"lost_trial_{t.number}", "its process ended mid-trial; retried")
