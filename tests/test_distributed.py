@@ -11,6 +11,7 @@ the gradient average is exercised, not just the even case.
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -22,6 +23,8 @@ import pytest
 import torch
 
 from conftest import ROOT, run_cli
+from test_nonfinite import SQUARE
+from test_nonfinite import _data as nan_data
 
 SPEC = """\
 netspec: 1
@@ -211,3 +214,54 @@ def test_nccl_one_process_per_gpu_equals_plain_gpu_run(spec_file, tmp_path):
                        "--out", str(tmp_path / name), "--quiet")
         assert proc.returncode == 0, proc.stderr
         assert_same_weights(weights(tmp_path / "plain"), weights(tmp_path / name), atol=1e-4)
+
+
+# test_nonfinite's spec, its square fed by the hidden layer (DDP wants every parameter used)
+NAN_SPEC = SQUARE.replace("inputs: [x, x]", "inputs: [hidden, hidden]").replace("  NONFINITE", "  nonfinite: NONFINITE")
+
+
+def _nan_spec(tmp_path, nonfinite: str) -> Path:
+    """One sample whose hidden features overflow float32 when squared, in one rank's batches."""
+    nan_data(tmp_path, bad_rows=(5,))
+    spec = tmp_path / "nan.yaml"
+    spec.write_text(NAN_SPEC.replace("NONFINITE", nonfinite), encoding="utf-8")
+    return spec
+
+
+@pytest.mark.parametrize("nonfinite,strategy", [("stop", "ddp"), ("{type: stop, gradients: true}", "ddp"),
+                                                ("{type: stop, gradients: true}", "fsdp")])
+def test_a_non_finite_loss_on_one_rank_stops_every_rank_at_the_same_step(tmp_path, nonfinite, strategy):
+    """One sample overflows (its hidden features squared pass float32's range) and lands in one rank's batch: the verdict is summed
+    over the ranks, so both stop before the same update -- one names its loss, the other what it
+    saw -- instead of one rank leaving and the other losing contact (or, under FSDP, hanging in the
+    diagnosis' all-gather)."""
+    import re
+
+    if strategy == "fsdp" and not fsdp_on_cpu():
+        pytest.skip("this torch has no CPU FSDP (fully_shard with gloo)")
+    spec = _nan_spec(tmp_path, nonfinite)
+    proc = run_cli("train", str(spec), "--nproc-per-node", "2", "--set", f"train.distributed={{strategy: {strategy}}}",
+                   "--out", str(tmp_path / "run"), "--quiet", timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "lost contact" not in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    own = re.findall(r"non-finite loss at epoch (\d+), step (\d+)", proc.stderr)
+    # without the gradient check the healthy rank learns it from the summed verdict; with it, its own
+    # gradients hold the NaN (DDP averaged them over the ranks in the backward pass)
+    said = "gradient" if "gradients" in nonfinite else "loss or gradient on another rank"
+    other = re.findall(rf"non-finite {said} at epoch (\d+), step (\d+)", proc.stderr)
+    assert len(own) == 1 and len(other) == 1 and own == other, proc.stderr
+    assert "distributed training failed:" in proc.stderr  # (the agent may SIGTERM the second rank to end)
+
+
+def test_skip_drops_the_same_step_on_every_rank_under_fsdp(tmp_path):
+    """Each FSDP rank checks its own gradient shard; the summed verdict makes every rank skip the
+    step, so the shards, step counters and schedules stay in step and the run trains on."""
+    if not fsdp_on_cpu():
+        pytest.skip("this torch has no CPU FSDP (fully_shard with gloo)")
+    spec = _nan_spec(tmp_path, "{type: skip, max_skips: 5}")
+    proc = run_cli("train", str(spec), "--nproc-per-node", "2", "--set", FSDP, "--out", str(tmp_path / "run"),
+                   "--json", timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    rows = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["nonfinite_skipped"] for r in rows] == [1, 1]  # the bad sample's batch, once per epoch
+    assert all(math.isfinite(r["val.loss"]) for r in rows)

@@ -14,6 +14,10 @@ the optimizer, the schedule and the step counter do not move), logs how many ste
 skipped (``nonfinite_skipped`` in metrics.jsonl), and stops like ``stop`` once more than
 ``max_skips`` steps of the run were skipped.
 
+In a distributed run the verdict is summed over the ranks (one tiny all-reduce per step), so every
+rank stops -- or skips -- the same step: a rank whose own loss was finite says the problem was
+another rank's, and FSDP's shards, step counters and schedules stay in step.
+
 Each check waits for the device once per optimizer step (a GPU run pays a host sync);
 ``stop`` with ``every: N`` checks every N steps instead: the device records the first bad step,
 so the diagnostic still names it, but the weights have moved on by the time it is seen.

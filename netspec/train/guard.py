@@ -18,7 +18,7 @@ programs with loss terms) each term is evaluated on its own to name the one that
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -48,6 +48,8 @@ def nonfinite_grads(params: list[torch.nn.Parameter]) -> Optional[torch.Tensor]:
         g = p.grad
         if g is None:
             continue
+        if hasattr(g, "to_local"):  # FSDP: this rank's shard (the verdict is summed over the ranks)
+            g = g.to_local()
         if g.is_sparse:
             g = g.coalesce().values()
         groups.setdefault((g.device, g.dtype), []).append(g)
@@ -91,6 +93,8 @@ class Guard:
         self.first_bad: Optional[torch.Tensor] = None  # stop every N > 1: first bad step, on the device
         self.dropped: Optional[torch.Tensor] = None  # skip: samples of this epoch with a non-finite loss
         self.params: dict[str, list[torch.nn.Parameter]] = {}  # per slot, listed once (a module walk per step costs)
+        # distributed runs: sums the verdict over the ranks, so every rank stops (or skips) the same step
+        self.reduce: Optional[Callable[[torch.Tensor], torch.Tensor]] = None
 
     def watch(self, names: tuple[str, ...], loss: torch.Tensor) -> None:
         # kept as is (read after backward, detached where computed on): a detach per step costs
@@ -107,14 +111,16 @@ class Guard:
         if grads and name not in self.params:
             self.params[name] = list(slot.model.parameters())
         every = getattr(self.spec, "every", 1)
-        if not grads and every == 1 and len(losses) == 1:  # the common case: one host read, no device op
+        if self.reduce is None and not grads and every == 1 and len(losses) == 1:  # one host read, no device op
             if math.isfinite(losses[0].item()):
                 return True
             bad = losses[0]
         else:
             bad = badness(losses, nonfinite_grads(self.params[name]) if grads else None)
-        if bad is None:
-            return True
+            if bad is None:
+                return True
+            if self.reduce is not None:
+                bad = self.reduce(bad)
         step = slot.steps + 1
         if every > 1:  # record on the device, look every N steps (one host sync per N)
             ok = (bad == 0).all()
@@ -126,7 +132,7 @@ class Guard:
             return True
         if bad.item() == 0.0:  # the one host sync per optimizer step (NaN != 0)
             return True
-        what = "loss" if losses and not math.isfinite(total(losses).item()) else "gradient"  # the bad step only
+        what = self._what(losses, name if grads else None)  # the bad step only
         if self.spec.type == "skip":
             self.skipped += 1
             self.skipped_epoch += 1
@@ -134,6 +140,16 @@ class Guard:
                 raise NonFinite(name, step, what, skipped=self.skipped)
             return False
         raise NonFinite(name, step, what)
+
+    def _what(self, losses: list[torch.Tensor], grads_of: Optional[str]) -> str:
+        """What this rank saw: its loss, its gradients, or (distributed) neither -- another rank's."""
+        if losses and not math.isfinite(total(losses).item()):
+            return "loss"
+        if self.reduce is None:
+            return "gradient"
+        if grads_of is not None and float(nonfinite_grads(self.params[grads_of])) != 0.0:
+            return "gradient"
+        return "loss or gradient on another rank"
 
     def check_weights(self, models: dict[str, torch.nn.Module], slots: dict[str, Any]) -> None:
         """End of an epoch, before anything is saved: when gradients are not checked before each

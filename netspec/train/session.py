@@ -136,6 +136,8 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     gen = torch.Generator(device=gen_device).manual_seed(train.seed)
     session = Session(checked, train, plan, base, dev, precision, bundle, models, program, updater, gen)
     session.dist, session.fast = dist, fast
+    if dist is not None and dist.world_size > 1:  # every rank takes the same non-finite decision
+        updater.guard.reduce = _sum_over_ranks
     if resume is not None:
         restore(session, resume)
     if dist is not None:
@@ -212,3 +214,12 @@ def located(exc: Exception, checked: Checked) -> Exception:
         for e in exc.errors:
             e.source = e.source or checked.loaded.source
     return exc
+
+
+def _sum_over_ranks(value: torch.Tensor) -> torch.Tensor:
+    """``value`` (one element) summed over the process group: NaN anywhere stays NaN."""
+    import torch.distributed as tdist
+
+    out = value.detach().float().reshape(1).clone()
+    tdist.all_reduce(out)
+    return out
