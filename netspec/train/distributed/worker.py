@@ -37,8 +37,10 @@ def train_rank(launch: LaunchEnv, path: str | Path, overrides: Iterable[str] = (
     except NetspecError as exc:
         raise located(exc, checked) from None
     try:
-        return train_spec(path, overrides, epochs=epochs, device=str(ctx.device), out=out, resume=resume,
-                          reporter=reporter if ctx.is_main else None, checked=checked, dist=ctx)
+        result = train_spec(path, overrides, epochs=epochs, device=str(ctx.device), out=out, resume=resume,
+                            reporter=reporter if ctx.is_main else None, checked=checked, dist=ctx)
+        ctx.barrier()  # no rank tears its group down while another still has collectives in flight
+        return result
     except RuntimeError as exc:  # dist.DistError is one; gloo also raises plain RuntimeErrors
         if not isinstance(exc, dist.DistError) and not any(w in str(exc) for w in _PEER_LOST):
             raise
