@@ -14,7 +14,7 @@ from .common import JsonOpt, SetOpt, SpecArg, user_errors
 def predict(
     spec: SpecArg,
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="A checkpoint file or run directory.")],
-    input_: Annotated[Path, typer.Option("--input", help="A .csv, .npz/.npy file or a folder of images.")],
+    input_: Annotated[Path, typer.Option("--input", help="A .csv, .parquet, .jsonl, .npz or .npy file, or a folder of images (columns matched by name).")],
     output: Annotated[Path, typer.Option("--output", help="Where to write predictions (.csv or .npz).")],
     set_: SetOpt = None,
     json_: JsonOpt = False,
@@ -26,5 +26,8 @@ def predict(
         info = predict_file(spec, checkpoint, input_, output, set_ or [])
     if json_:
         typer.echo(json.dumps(info))
-    else:
-        typer.echo(f"wrote {info['rows']} prediction(s) to {info['output']} ({', '.join(info['columns'][:6])})")
+        return
+    for note in info["notes"]:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"wrote {info['rows']} prediction(s) to {info['output']} ({', '.join(info['columns'][:6])}); "
+               f"weights from {info['checkpoint']}")

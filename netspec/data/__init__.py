@@ -57,11 +57,13 @@ def prepare_data(spec: Any, plan: Any, graph: Any, base: Path, state: Optional[d
     data: ds.DataSpec = spec.data
     classify = plan.mode in ("multiclass", "binary", "multilabel")
     faults = Faults(data.bad_samples)
-    table = load_source(data.source, base, classify, faults=faults)
+    trained = {"features": state.get("feature_names"), "classes": state.get("classes")} if state is not None else None
+    table = load_source(data.source, base, classify, faults=faults, expect=trained)  # a trained model's columns and classes
 
-    def read_other(name: str, path: tuple) -> Table:
+    def read_other(name: str, path: tuple) -> Table:  # a files split: the train file's columns and classes
         src = data.source.model_copy(update={"path": name})
-        return load_source(src, base, classify, path=path[:-1] + (path[-1],), faults=faults)
+        return load_source(src, base, classify, path=path[:-1] + (path[-1],), faults=faults,
+                           expect={"features": table.feature_names, "classes": table.classes})
 
     splits = split_table(data.split, table, read_other)
     pre = Preprocessor(data.preprocess)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -23,15 +24,20 @@ from .table import Table
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-def read(source, base: Path, classify: bool, path: SpecPath, faults: Faults | None = None) -> Table:
+def read(source, base: Path, classify: bool, path: SpecPath, faults: Faults | None = None,
+         expect: dict | None = None) -> Table:
+    """``expect`` holds what the data must match when it is read for an existing model (evaluate,
+    resume) or beside the train split (a files split): ``features``, the training's numeric
+    feature columns in order, and ``classes``, its class labels in index order. Columns are then
+    taken by those names and labels mapped to those indices, whatever the file's own order."""
     faults = faults or Faults()
     try:
         if isinstance(source, (ds.Csv, ds.Parquet)):
-            return tabular(source, _file(base, source.path, path), classify, path, faults)
+            return tabular(source, _file(base, source.path, path), classify, path, faults, expect)
         if isinstance(source, ds.Arrays):
             return arrays(source, base, path, faults)
         if isinstance(source, ds.ImageFolder):
-            return image_folder(source, _file(base, source.path, path, folder=True), path, faults)
+            return image_folder(source, _file(base, source.path, path, folder=True), path, faults, expect)
         if isinstance(source, ds.Text):
             return text(source, _file(base, source.path, path))
         return jsonl(source, _file(base, source.path, path), path, faults)
@@ -85,7 +91,7 @@ def read_rows(source, file: Path, path: SpecPath, faults: Faults | None = None) 
         cols = {k: np.asarray(v, dtype=object) for k, v in table.to_pydict().items()}
         return cols, Origin(str(file), "row", np.arange(1, table.num_rows + 1), total=table.num_rows)
     header, body, lines = None, [], []
-    with open(file, newline="", encoding="utf-8") as fh:
+    with open(file, newline="", encoding="utf-8-sig") as fh:  # utf-8-sig: a BOM (spreadsheet exports) is not part of a name
         reader = csv.reader(fh, delimiter=source.delimiter)
         try:
             for row in reader:
@@ -107,10 +113,12 @@ def read_rows(source, file: Path, path: SpecPath, faults: Faults | None = None) 
     return {name: np.asarray(col, dtype=object) for name, col in zip(header, cols)}, origin
 
 
-def tabular(source, file: Path, classify: bool, path: SpecPath, faults: Faults | None = None) -> Table:
+def tabular(source, file: Path, classify: bool, path: SpecPath, faults: Faults | None = None,
+            expect: dict | None = None) -> Table:
     faults = faults or Faults()
     cols, origin = read_rows(source, file, path, faults)
     targets = [source.target] if isinstance(source.target, str) else list(source.target or [])
+    source = _expected(source, expect or {}, cols, file, path)
     for key, names in (("target", targets), ("features", source.features or []), ("categorical", source.categorical)):
         for i, name in enumerate(names):
             if name not in cols:
@@ -128,6 +136,25 @@ def tabular(source, file: Path, classify: bool, path: SpecPath, faults: Faults |
     if targets:
         table.fields["target"], table.classes = _target(cols, targets, classify, source.classes, path)
     return table
+
+
+def _expected(source, expect: dict, cols: dict, file: Path, path: SpecPath):
+    """The source with the training's feature columns and classes (see ``read``)."""
+    features, classes = expect.get("features"), expect.get("classes")
+    update: dict = {}
+    if features is not None:
+        given = [c for c in (source.features or []) if c not in source.categorical]
+        if source.features is not None and given != list(features):
+            raise DataError(f"data.source.features lists {given[:6]}, but the model was trained on {list(features)[:6]}",
+                            path=path + ("features",), hint="give the feature columns the model was trained on")
+        for name in features:
+            if name not in cols:
+                raise DataError(f"column {name!r}, a feature the model was trained on, is not in {file.name}",
+                                path=path + ("path",), hint=did_you_mean(name, cols) or f"columns: {', '.join(cols)}")
+        update["features"] = list(features) + list(source.categorical)
+    if classes is not None and source.classes is None:
+        update["classes"] = list(classes)
+    return source.model_copy(update=update) if update else source
 
 
 def _usable_rows(source, cols: dict, origin: Origin, classify: bool, path: SpecPath, faults: Faults) -> tuple[dict, Origin]:
@@ -215,14 +242,14 @@ def arrays(source: ds.Arrays, base: Path, path: SpecPath, faults: Faults | None 
         try:
             with np.load(file, allow_pickle=False) as npz:
                 fields = {k: npz[k] for k in npz.files}
-        except (ValueError, OSError, EOFError) as exc:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise DataError(f"cannot read {file}: {exc}", path=path + ("path",)) from None
         files = dict.fromkeys(fields, file)
     for name, fname in source.files.items():
         file = _file(base, fname, path + ("files",), name)
         try:
             fields[name], files[name] = np.load(file, allow_pickle=False), file
-        except (ValueError, OSError, EOFError) as exc:
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
             raise DataError(f"cannot read {file}: {exc}", path=path + ("files", name)) from None
     for key, new in source.rename.items():
         if key not in fields:
@@ -252,15 +279,23 @@ def arrays(source: ds.Arrays, base: Path, path: SpecPath, faults: Faults | None 
     return Table(out, origin=origin)
 
 
-def image_folder(source: ds.ImageFolder, folder: Path, path: SpecPath, faults: Faults | None = None) -> Table:
+def image_folder(source: ds.ImageFolder, folder: Path, path: SpecPath, faults: Faults | None = None,
+                 expect: dict | None = None) -> Table:
     from PIL import Image
 
     faults = faults or Faults()
-    classes = sorted(d.name for d in folder.iterdir() if d.is_dir())
-    if not classes:
+    found = sorted(d.name for d in folder.iterdir() if d.is_dir())
+    if not found:
         raise DataError(f"{folder} has no class sub-folders", path=path + ("path",), hint="one sub-folder per class")
+    classes = [str(c) for c in (expect or {}).get("classes") or found]  # a model's classes keep their indices
+    unknown = [d for d in found if d not in classes]
+    if unknown:
+        raise DataError(f"class folder {unknown[0]!r} in {folder} is not one of the model's classes", path=path + ("path",),
+                        hint=f"classes: {', '.join(classes[:10])}")
     images, labels, names, seen = [], [], [], 0
     for k, name in enumerate(classes):
+        if not (folder / name).is_dir():
+            continue  # a class without images here (a val or test folder may lack some)
         for f in sorted((folder / name).iterdir()):
             if f.suffix.lower() not in IMAGE_SUFFIXES:
                 continue

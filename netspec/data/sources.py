@@ -15,10 +15,12 @@ from .table import Table
 SOURCE_PATH: SpecPath = ("data", "source")
 
 
-def load_source(source, base: Path, classify: bool, path: SpecPath = SOURCE_PATH, faults=None) -> Table:
+def load_source(source, base: Path, classify: bool, path: SpecPath = SOURCE_PATH, faults=None,
+                expect: dict | None = None) -> Table:
     """Read ``source``; ``classify`` says whether targets are class labels (else numbers);
     relative file names are resolved against ``base`` (the spec file's folder); ``faults`` (a
-    ``faults.Faults``) applies data.bad_samples to file sources."""
+    ``faults.Faults``) applies data.bad_samples to file sources; ``expect`` (see ``readers.read``)
+    the columns and classes of the model the data is for."""
     from . import readers
 
     if isinstance(source, ds.Sklearn):
@@ -30,7 +32,7 @@ def load_source(source, base: Path, classify: bool, path: SpecPath = SOURCE_PATH
         from .synthetic import sequence_table, shapes_table
 
         return {ds.StdlibText: stdlib_table, ds.SequenceTask: sequence_table, ds.Shapes: shapes_table}[type(source)](source)
-    return readers.read(source, base, classify, path, faults)
+    return readers.read(source, base, classify, path, faults, expect)
 
 
 def sklearn_table(source: ds.Sklearn) -> Table:

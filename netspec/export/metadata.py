@@ -58,10 +58,22 @@ def build_metadata(spec_text: str, model_name: str, graph: Graph, dynamic_axes: 
             meta["classes"] = _dump([str(c) for c in state["classes"]])
         if state.get("vocab"):
             meta["vocab"] = _dump(list(state["vocab"]))
+        columns = feature_columns(state)
+        if columns:  # what each position of the `features` input is, so a deployer matches columns by name
+            meta["feature_columns"] = _dump(columns)
         fitted = {k: v for k, v in state.items() if k not in ("classes", "vocab", "feature_names") and v}
         if fitted or preprocess_options:
             meta["preprocess"] = _dump({**fitted, **({"options": preprocess_options} if preprocess_options else {})})
     return {PREFIX + k: v for k, v in meta.items()}
+
+
+def feature_columns(state: dict[str, Any]) -> list[str]:
+    """The name of each position of the ``features`` vector: the numeric columns in training order,
+    then ``column=category`` for each one-hot encoded categorical column."""
+    names = list(state.get("feature_names") or [])
+    for col, cats in (state.get("categories") or {}).items():
+        names += [f"{col}={c}" for c in cats]
+    return names
 
 
 def _io(t) -> dict[str, Any]:

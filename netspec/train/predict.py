@@ -1,9 +1,10 @@
-"""Predictions for new data with a trained checkpoint: CSV, NPZ or an image folder in; CSV or NPZ
-out, with class probabilities and labels for classification and values (in the target's original
-units) for regression.
+"""Predictions for new data with a trained checkpoint: CSV, Parquet, JSON lines, NPZ/NPY or an image
+folder in; CSV or NPZ out, with class probabilities and labels for classification and values (in
+the target's original units) for regression.
 
-The input goes through the checkpoint's saved preprocessing (scalers, categories, vocabulary),
-so it must have the same columns / arrays / image format as the training data.
+The input is read against the training data's schema (``netspec.data.prediction``: columns by
+name, never by position) and goes through the checkpoint's saved preprocessing (scalers,
+categories, vocabulary). A run directory as the checkpoint means the weights the run reported.
 """
 
 from __future__ import annotations
@@ -16,67 +17,31 @@ import numpy as np
 import torch
 
 from ..check import check
-from ..data import INPUT_CANDIDATES, DataBundle, check_inputs
+from ..data import INPUT_CANDIDATES
+from ..data.prediction import Schema, read_prediction_input
 from ..data.preprocess import Preprocessor
-from ..data.readers import IMAGE_SUFFIXES, read_columns, tabular
-from ..data.table import Table
-from ..errors import DataError, NetspecError, TrainError
+from ..errors import DataError, Location, NetspecError, TrainError
+from ..layers.shapes import fmt_shape
 from ..spec import data as ds
 from .checkpoint import load_checkpoint
 from .session import located, resolve_plan
 
-INPUT = ("--input",)
-
-
-def read_input(file: Path, source: Any, input_shape: tuple) -> Table:
-    if not file.exists():
-        raise DataError(f"input not found: {file}", path=INPUT)
-    if file.is_dir():
-        return _images(file, source, input_shape)
-    suffix = file.suffix.lower()
-    if suffix == ".csv":
-        cfg = source if isinstance(source, ds.Csv) else ds.Csv(type="csv", path=str(file))
-        cols = read_columns(cfg, file, INPUT)
-        targets = [cfg.target] if isinstance(cfg.target, str) else list(cfg.target or [])
-        features = cfg.features or [c for c in cols if c not in targets]  # a target column, if present, is ignored
-        spec = cfg.model_copy(update={"target": None, "features": features, "classes": None})
-        return tabular(spec, file, classify=False, path=INPUT)
-    if suffix in (".npz", ".npy"):
-        if suffix == ".npy":
-            return Table({"features": np.load(file, allow_pickle=False).astype(np.float32)})
-        with np.load(file, allow_pickle=False) as npz:
-            fields = {k: npz[k] for k in npz.files}
-        if isinstance(source, ds.Arrays):
-            fields = {source.rename.get(k, k): v for k, v in fields.items()}
-        return Table({k: v.astype(np.float32) if np.issubdtype(v.dtype, np.floating) else v for k, v in fields.items()})
-    raise DataError(f"cannot read {file.name}: give a .csv, .npz or .npy file, or a folder of images", path=INPUT)
-
-
-def _images(folder: Path, source: Any, input_shape: tuple) -> Table:
-    from PIL import Image
-
-    channels = source.channels if isinstance(source, ds.ImageFolder) else int(input_shape[0])
-    size = source.size if isinstance(source, ds.ImageFolder) else None
-    files = sorted(f for f in folder.rglob("*") if f.suffix.lower() in IMAGE_SUFFIXES)
-    if not files:
-        raise DataError(f"no images found under {folder}", path=INPUT)
-    images = []
-    for f in files:
-        with Image.open(f) as im:
-            im = im.convert("L" if channels == 1 else "RGB")
-            if size is not None:
-                im = im.resize((size[1], size[0]), Image.BILINEAR)
-            arr = np.asarray(im, dtype=np.float32) / 255.0
-        images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
-    table = Table({"image": np.stack(images)})
-    table.feature_names = [str(f.relative_to(folder)) for f in files]
-    return table
+def schema_of(spec: Any, state: dict[str, Any], graph: Any) -> Schema:
+    """The training data's schema from a checkpoint's preprocessing state (and the spec's source)."""
+    source = spec.data.source if spec.data is not None else None
+    features = graph.inputs.get("features")
+    width = features.shape[0] if features is not None and len(features.shape) == 1 and isinstance(features.shape[0], int) \
+        else None
+    return Schema(state.get("feature_names"), dict(state.get("categories") or {}), width, source,
+                  (state.get("image") or {}).get("resize"), state)
 
 
 def predict_file(spec_path: str | Path, checkpoint: str | Path, input_path: str | Path, output_path: str | Path,
                  overrides: Iterable[str] = (), batch_size: int = 256) -> dict[str, Any]:
+    """Predict for every row (sample) of ``input_path``; returns {output, rows, columns, checkpoint, notes}."""
     checked = check(spec_path, list(overrides))
     try:
+        check_output(Path(output_path))  # before any work
         return _predict(checked, load_checkpoint(checkpoint), Path(input_path), Path(output_path), batch_size)
     except NetspecError as exc:
         raise located(exc, checked) from None
@@ -84,31 +49,68 @@ def predict_file(spec_path: str | Path, checkpoint: str | Path, input_path: str 
 
 def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_size: int) -> dict[str, Any]:
     from ..compiler import compile_model
+    from .checkpoint import describe
+    from .weights import check_same_models, load_weights
+
     spec, graph = checked.spec, checked.graph
     plan = resolve_plan(checked)
     kind = getattr(plan.program, "type", "supervised")
     if kind in ("vae", "gan"):
         raise TrainError(f"netspec predict runs one model; a {kind}'s models are sampled with `netspec sample` or "
                          "exported with `netspec export --model NAME`", path=("train", "program"))
+    check_same_models(checked, ckpt, ["model"])
     model = compile_model(graph)
-    model.load_state_dict(ckpt["models"]["model"])
+    load_weights(model, ckpt, "model")
     model.eval()
     pre = Preprocessor((spec.data.preprocess if spec.data else ds.Preprocess()))
     pre.load_state_dict(ckpt.get("preprocess") or {})
-    source = spec.data.source if spec.data else None
-    name = model.input_names[0]
-    table = read_input(input_path, source, graph.inputs[name].shape)
-    arrays = pre.transform(table)
+    shapes = {n: t.shape for n, t in graph.inputs.items()}
+    read = read_prediction_input(input_path, schema_of(spec, pre.state, graph), shapes)
+    arrays = pre.transform(read.table)
     inputs = {n: (spec.data.inputs.get(n) if spec.data else None) or (n if n in arrays else
               next((c for c in INPUT_CANDIDATES if c in arrays), n)) for n in model.input_names}
-    check_inputs(DataBundle({"input": arrays}, pre, inputs), graph)
+    check_fields(input_path, arrays, inputs, graph, read.rows)
     with torch.no_grad():
         chunks = [model(*[torch.as_tensor(arrays[inputs[n]][s: s + batch_size]) for n in model.input_names])
-                  for s in range(0, len(table), batch_size)]
+                  for s in range(0, len(read.table), batch_size)]
     out = torch.cat([c[0] if isinstance(c, tuple) else c for c in chunks]).float()
     result = _format(plan, out, pre, ckpt)
     _write(output_path, result)
-    return {"output": str(output_path), "rows": len(table), "columns": list(result)}
+    return {"output": str(output_path), "rows": len(read.table), "columns": list(result), "checkpoint": describe(ckpt),
+            "notes": read.notes}
+
+
+def check_fields(file: Path, arrays: dict[str, np.ndarray], inputs: dict[str, str], graph: Any, rows: list[str]) -> None:
+    """Each model input's field is in the file, with the input's per-sample shape and dtype, and token
+    ids within the embedding's vocabulary; errors name the input file."""
+    where = Location.whole(file)
+    for name, fname in inputs.items():
+        want = graph.inputs[name]
+        if fname not in arrays:
+            raise DataError(f"no {fname!r} for the model's input {name!r} (the file gives {', '.join(arrays) or 'nothing'})",
+                            location=where, hint=f"an .npz input names its arrays after the model's inputs ({', '.join(inputs)})")
+        got = arrays[fname].shape[1:]
+        if len(got) != len(want.shape) or any(isinstance(w, int) and w != g for w, g in zip(want.shape, got)):
+            raise DataError(f"{fname!r} has per-sample shape {fmt_shape(got)}, but the model's input {name!r} takes "
+                            f"{fmt_shape(want.shape)}", location=where, hint="give samples of the training data's shape")
+        is_int = np.issubdtype(arrays[fname].dtype, np.integer)
+        if want.dtype == "int64" and not is_int:
+            raise DataError(f"the model's input {name!r} takes integer ids; {fname!r} holds {arrays[fname].dtype}",
+                            location=where)
+        if want.dtype == "float32" and not np.issubdtype(arrays[fname].dtype, np.floating):
+            arrays[fname] = arrays[fname].astype(np.float32)
+        if want.dtype == "int64":
+            _check_ids(file, arrays[fname], name, fname, graph, rows)
+
+
+def _check_ids(file: Path, ids: np.ndarray, name: str, fname: str, graph: Any, rows: list[str]) -> None:
+    for node in graph.nodes:
+        if node.layer.tag == "embedding" and ("input", name) in [tuple(v[:2]) for v in node.inputs] and len(ids):
+            bad = np.flatnonzero(((ids < 0) | (ids >= node.layer.num_embeddings)).reshape(len(ids), -1).any(axis=1))
+            if len(bad):
+                row = rows[int(bad[0])] if int(bad[0]) < len(rows) else f"row {int(bad[0])}"
+                raise DataError(f"{row}: token id out of range for the embedding's {node.layer.num_embeddings} ids",
+                                location=Location.whole(file), hint="token ids must come from the training vocabulary")
 
 
 def _format(plan, out: torch.Tensor, pre: Preprocessor, ckpt: dict) -> dict[str, np.ndarray]:
@@ -133,15 +135,24 @@ def _format(plan, out: torch.Tensor, pre: Preprocessor, ckpt: dict) -> dict[str,
     return {f"prediction_{i}": flat[:, i] for i in range(flat.shape[1])}
 
 
+def check_output(path: Path) -> None:
+    """The output file can be written: a .csv or .npz name in an existing (or creatable) folder."""
+    if path.suffix.lower() not in (".csv", ".npz"):
+        raise DataError("give a .csv or .npz output", location=Location.whole(path))
+    if path.is_dir():
+        raise DataError("the output is a folder", location=Location.whole(path), hint="give a file name ending in .csv or .npz")
+
+
 def _write(path: Path, result: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix.lower() == ".npz":
-        np.savez(path, **{k: (v.astype(str) if v.dtype == object else v) for k, v in result.items()})
-        return
-    if path.suffix.lower() != ".csv":
-        raise DataError(f"cannot write {path.name}: give a .csv or .npz output", path=("--output",))
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow(list(result))
-        for row in zip(*result.values()):
-            w.writerow([f"{v:.6g}" if isinstance(v, (float, np.floating)) else v for v in row])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if path.suffix.lower() == ".npz":
+            np.savez(path, **{k: (v.astype(str) if v.dtype == object else v) for k, v in result.items()})
+            return
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            w = csv.writer(fh)
+            w.writerow(list(result))
+            for row in zip(*result.values()):
+                w.writerow([f"{v:.6g}" if isinstance(v, (float, np.floating)) else v for v in row])
+    except OSError as exc:
+        raise DataError(f"cannot write the predictions: {exc.strerror or exc}", location=Location.whole(path)) from None
