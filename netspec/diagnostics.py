@@ -224,7 +224,9 @@ def _note(note: tuple[SpecPath, str], smap: SourceMap | None, file: str) -> str:
 
 
 def format_text(d: Diagnostic) -> str:
-    head = f"{d.file}:{d.line}:{d.col}: "
+    """``file:line:col: path: message`` (``file: path: message`` for a problem with a whole file or
+    folder, line 0: a checkpoint, a run directory, a data file without a row to point at)."""
+    head = f"{d.file}:{d.line}:{d.col}: " if d.line else f"{d.file}: "
     if d.severity != "error":
         head += f"{d.severity}: "
     head += f"{d.path}: {d.message}" if d.path else d.message
@@ -242,7 +244,8 @@ def format_github(d: Diagnostic) -> str:
         text += f" (hint: {d.hint})"
     text = text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     file = d.file.replace(",", "%2C").replace(":", "%3A")
-    return f"::{level} file={file},line={d.line},col={d.col}::{text}"
+    where = f",line={d.line},col={d.col}" if d.line else ""
+    return f"::{level} file={file}{where}::{text}"
 
 
 def as_json(d: Diagnostic) -> dict:

@@ -23,7 +23,12 @@ class Location:
     col: int
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.col}"
+        return f"{self.file}:{self.line}:{self.col}" if self.line else self.file
+
+    @classmethod
+    def whole(cls, file: object) -> "Location":
+        """The file (or folder) as a whole: rendered ``file: ...`` without a line."""
+        return cls(str(file), 0, 0)
 
 
 class NetspecError(Exception):

@@ -96,7 +96,7 @@ def test_a_checkpoint_of_another_model_exits_1(lm, write_spec):
     other = write_spec(spec.read_text().replace("hidden_size: 32", "hidden_size: 16"), name="other.yaml")
     (other.parent / "corpus.txt").write_text(CORPUS)
     res = invoke("generate", str(other), "--checkpoint", str(run), "--prompt", "the")
-    assert res.exit_code == 1 and "does not fit this spec's model" in res.output
+    assert res.exit_code == 1 and "differs from the one the checkpoint was trained with" in res.output
 
 
 @pytest.mark.parametrize("args,message", [

@@ -27,7 +27,10 @@ def evaluate(
     with user_errors(str(spec)):
         metrics = evaluate_checkpoint(spec, checkpoint, set_ or [], split=split, device=device)
     if json_:
-        typer.echo(json.dumps({"split": split, "metrics": metrics}))
+        typer.echo(json.dumps({"split": split, "checkpoint": metrics.checkpoint, "notes": metrics.notes, "metrics": metrics}))
         return
+    for note in metrics.notes:
+        typer.echo(f"note: {note}", err=True)
+    typer.echo(f"checkpoint: {metrics.checkpoint}")
     for key, value in metrics.items():
         typer.echo(f"{key}: {value:.6g}" if isinstance(value, float) else f"{key}: {value}")

@@ -63,4 +63,9 @@ def generate(
     if json_:
         typer.echo(json.dumps(result))
     else:
+        typer.echo(f"weights from {result['checkpoint']}", err=True)
+        if result["unknown_tokens"]:
+            shown = ", ".join(map(repr, result["unknown_tokens"][:8]))
+            typer.echo(f"note: the prompt's {shown} {'is' if len(result['unknown_tokens']) == 1 else 'are'} not in the "
+                       "vocabulary and read as <unk>", err=True)
         typer.echo(result["text"])

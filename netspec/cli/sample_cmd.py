@@ -32,4 +32,5 @@ def sample(
         typer.echo(json.dumps(info))
     else:
         shape = "×".join(str(d) for d in info["shape"])
-        typer.echo(f"wrote {info['samples']} sample(s) of shape {shape} from {info['model']} to {info['output']}")
+        typer.echo(f"wrote {info['samples']} sample(s) of shape {shape} from {info['model']} to {info['output']} "
+                   f"(weights from {info['checkpoint']})")

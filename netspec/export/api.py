@@ -87,6 +87,11 @@ def export_spec(path: str | Path, overrides: Iterable[str] = (), *, checkpoint: 
         writer = Writer(checked, ckpt, plan)
         paths = output_paths(checked, plan.models, out, ".onnx" if fmt == "onnx" else ".safetensors")
         done = [writer.write(name, paths[name], fmt) for name in plan.models]
+        if ckpt is not None:  # which file and epoch the weights are from (a run directory: the reported ones)
+            from ..train.checkpoint import describe
+
+            for e in done:
+                e.notes.insert(0, f"weights from {describe(ckpt)}")
     except NetspecError as exc:
         raise _located(exc, checked) from None
     failed = [e for e in done if e.verified is False]

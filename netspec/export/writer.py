@@ -58,11 +58,10 @@ class Writer:
 
         model = compile_model(graph, seed=self.seed)
         if self.ckpt is not None:
-            try:
-                model.load_state_dict(self.ckpt["models"][name])
-            except (KeyError, RuntimeError) as exc:
-                raise ExportError(f"the checkpoint does not fit model {name!r}: {str(exc).strip().splitlines()[0][:200]}",
-                                  path=("--checkpoint",), hint="export with the spec the checkpoint was trained from") from None
+            from ..train.weights import check_same_models, load_weights
+
+            check_same_models(self.checked, self.ckpt, [name])
+            load_weights(model, self.ckpt, name)
         return model.eval()
 
     def _onnx(self, model, graph: Graph, dynamic: set[str], axes: dict, meta: dict, path: Path):

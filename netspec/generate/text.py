@@ -79,12 +79,15 @@ class Tokenizer:
         self.vocab, self.how, self.lowercase = list(vocab), how, lowercase
         self.index = {t: i for i, t in enumerate(self.vocab)}
         self.unk = self.index.get("<unk>")
+        self.unknown: list[str] = []  # the tokens of the last encode that the vocabulary lacks (read as <unk>)
 
     def encode(self, text: str) -> list[int]:
         from ..data.readers import tokenize
 
-        ids = []
+        ids, self.unknown = [], []
         for tok in tokenize(text, self.how, self.lowercase):
+            if tok not in self.index:
+                self.unknown.append(tok)
             i = self.index.get(tok, self.unk)
             if i is None:
                 raise DataError(f"the prompt has the token {tok!r}, which is not in the vocabulary", path=("--prompt",))
@@ -108,12 +111,11 @@ def tokenizer_for(checked: Checked, ckpt: dict) -> Tokenizer:
 def load_language_model(checked: Checked, ckpt: dict, device: str = "cpu") -> torch.nn.Module:
     from ..compiler import compile_model
 
+    from ..train.weights import check_same_models, load_weights
+
     model = compile_model(checked.graph)
-    try:
-        model.load_state_dict(ckpt["models"]["model"])
-    except (KeyError, RuntimeError) as exc:
-        raise TrainError(f"the checkpoint does not fit this spec's model: {str(exc).splitlines()[0]}",
-                         hint="give the spec the checkpoint was trained with") from None
+    check_same_models(checked, ckpt, ["model"])
+    load_weights(model, ckpt, "model")
     return model.to(device).eval()
 
 
@@ -142,5 +144,7 @@ def generate_text(spec_path: str | Path, checkpoint: str | Path, prompt: str, ov
         raise located(exc, checked) from None
     completion = tok.decode(new)
     joiner = "" if tok.how == "char" or not completion else " "
+    from ..train.checkpoint import describe
+
     return {"prompt": prompt, "completion": completion, "text": prompt + joiner + completion, "tokens": new,
-            "strategy": opts.strategy}
+            "strategy": opts.strategy, "checkpoint": describe(ckpt), "unknown_tokens": list(dict.fromkeys(tok.unknown))}

@@ -163,6 +163,8 @@ def plan_gan(spec: Any, graphs: dict, errors: list, warnings: list) -> Optional[
     plan.roles = {"noise": noise, "condition": cond, "sample": sample, "d_output": d_out, "g_output": g_out,
                   "noise_shape": list(gen.inputs[noise].shape), "range": RANGES.get(_final_tag(_output_node(gen, g_out))),
                   "num_classes": _num_embeddings(gen, cond)}
+    if spec.train.early_stopping is None:  # the adversarial losses say nothing about sample quality:
+        plan.monitor = None                # no best epoch, the run keeps (and reports) its last weights
     return plan
 
 

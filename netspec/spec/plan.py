@@ -64,7 +64,7 @@ class TrainPlan:
     losses: list[LossBinding]
     metrics: list[Metric]
     logged: list[str]
-    monitor: str
+    monitor: Optional[str]  # None: no metric says which epoch is best (a GAN's losses); the last weights are kept
     monitor_mode: str
     input_fields: dict[str, Optional[str]] = field(default_factory=dict)  # model input -> data field (None: default)
     program: Any = None  # train.program (its settings: decoding, special tokens, ...)

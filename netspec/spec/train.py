@@ -426,7 +426,7 @@ class Unfreeze(StrictModel):
 
 class Pretrained(StrictModel):
     """Load weights from a local netspec checkpoint or state-dict file (no downloads)."""
-    path: str = Field(description="A checkpoint file, relative to the spec file.")
+    path: str = Field(description="A checkpoint file or a run directory (its reported weights), relative to the spec file.")
     into: Optional[str] = Field(None, description="Load into this sub-graph (node-name prefix) only.")
     map: dict[str, str] = Field(default={}, description="Name-prefix renames, source -> destination.")
     model: Optional[str] = Field(None, description="Which model of a multi-model checkpoint to read.")

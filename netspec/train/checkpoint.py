@@ -16,6 +16,8 @@ A checkpoint is a dict of tensors and plain types only::
     preprocess       fitted preprocessing (scalers, categories, vocabulary, class labels)
     metrics          the metrics row of the last completed epoch
     tracker          early stopping / best-metric state {monitor, mode, best, best_epoch, bad_epochs}
+    overrides        the command-line overrides the run was started with (``--set``, ``--epochs``);
+                     ``--resume`` applies them again (``netspec.train.resume``)
     sharded          (FSDP runs only) the folder beside the file that holds models and optimizers
                      (torch.distributed.checkpoint); ``load_checkpoint`` reads it into full state dicts
 
@@ -44,7 +46,7 @@ from typing import Any
 
 import torch
 
-from ..errors import TrainError
+from ..errors import Location, TrainError
 
 FORMAT, FORMAT_VERSION = "netspec.checkpoint", 2
 CHECKSUM_SINCE = 2  # format versions from this one on must carry the trailer
@@ -131,8 +133,8 @@ def verify_file(path: Path) -> str | None:
         want = tail[len(MAGIC):-1].decode("ascii", "replace")
         got = _sha256(fh, size - TRAILER_LEN)
     if got != want:
-        raise TrainError(f"checkpoint {path} is corrupt: its SHA-256 does not match the one written with it",
-                         hint=_other_checkpoints(path, "the file changed after it was written (disk or copy error)"))
+        raise TrainError("the checkpoint is corrupt: its SHA-256 does not match the one written with it",
+                         location=Location.whole(path), hint=_other_checkpoints(path, "the file changed after it was written (disk or copy error)"))
     return got
 
 
@@ -147,36 +149,90 @@ def _read(path: Path, map_location: Any) -> tuple[Any, bool]:
     try:
         has_checksum = verify_file(path) is not None
     except OSError as exc:
-        raise TrainError(f"cannot read checkpoint {path}: {exc.strerror or exc}") from None
+        raise TrainError(f"cannot read checkpoint: {exc.strerror or exc}", location=Location.whole(path)) from None
     try:
         return torch.load(path, map_location=map_location, weights_only=True), has_checksum
     except Exception as exc:  # noqa: BLE001 - corrupt files raise many kinds
         first = (str(exc).strip().splitlines() or [""])[0].split(". ")[0][:200]
-        raise TrainError(f"cannot read checkpoint {path}: {type(exc).__name__}: {first}",
+        raise TrainError(f"cannot read checkpoint: {type(exc).__name__}: {first}", location=Location.whole(path),
                          hint=_other_checkpoints(path, "the file is truncated, corrupt or not a checkpoint")) from None
 
 
-def load_checkpoint(path: str | Path, map_location: Any = "cpu") -> dict[str, Any]:
-    """Read a checkpoint (checksum verified; tensors and plain types only) and check its format."""
+def run_checkpoint(path: str | Path, purpose: str = "weights") -> Path:
+    """The file a checkpoint argument means. A file is itself. A run directory means, for
+    ``purpose="resume"``, its ``last.pt`` (where the run stopped); for ``"weights"`` (evaluate,
+    predict, export, generate, sample, pretrained) the weights the run *reported*: ``best.pt`` when
+    the run restores its best epoch (``train.early_stopping.restore_best``), else ``last.pt``."""
     path = Path(path)
-    if path.is_dir():
-        path = path / "last.pt"
+    if not path.is_dir():
+        return path
+    if purpose == "resume" or not restores_best(path):
+        return path / "last.pt"
+    best = path / "best.pt"
+    if not best.is_file() and (path / "last.pt").is_file():
+        raise TrainError("this run reports its best epoch's weights, but it kept no best.pt (train.checkpoint.best: false)",
+                         location=Location.whole(path),
+                         hint=f"give --checkpoint {path / 'last.pt'} to use the last epoch's weights")
+    return best
+
+
+def restores_best(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` ends with its best epoch's weights (read from its resolved
+    spec.yaml, else from last.pt's spec text)."""
+    import yaml
+
+    text = None
+    if (run_dir / "spec.yaml").is_file():
+        try:
+            text = (run_dir / "spec.yaml").read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            text = None
+    if text is None and (run_dir / "last.pt").is_file():
+        text = str(load_checkpoint(run_dir / "last.pt").get("spec_text", ""))
+    try:
+        data = yaml.safe_load(text or "") or {}
+    except yaml.YAMLError:
+        data = {}
+    es = ((data.get("train") or {}) if isinstance(data, dict) else {}).get("early_stopping")
+    return isinstance(es, dict) and es.get("restore_best", True) is not False
+
+
+def describe(ckpt: dict[str, Any]) -> str:
+    """Which file and epoch a command used: ``runs/x/best.pt (epoch 21, best val.accuracy 0.9714)``."""
+    where = ckpt.get("loaded_from", "the checkpoint")
+    tracker = ckpt.get("tracker") or {}
+    epoch = ckpt.get("epoch")
+    what = f"epoch {epoch}" if isinstance(epoch, int) else "epoch unknown"
+    if tracker.get("best_epoch") == epoch and isinstance(tracker.get("best"), float):
+        what += f", best {tracker['monitor']} {tracker['best']:.4g}"
+    return f"{where} ({what})"
+
+
+def load_checkpoint(path: str | Path, map_location: Any = "cpu", purpose: str = "weights") -> dict[str, Any]:
+    """Read a checkpoint (checksum verified; tensors and plain types only) and check its format.
+    A run directory is resolved by ``run_checkpoint`` (``purpose``); the file read is recorded
+    in the returned dict as ``loaded_from`` (never saved)."""
+    path = run_checkpoint(path, purpose)
     if not path.is_file():
-        raise TrainError(f"checkpoint not found: {path}", hint="give a .pt file or a run directory holding last.pt")
+        raise TrainError("checkpoint not found", hint="give a .pt file or a run directory holding last.pt",
+                         location=Location.whole(path))
     ckpt, has_checksum = _read(path, map_location)
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise TrainError(f"{path} is not a netspec checkpoint")
+        raise TrainError("not a netspec checkpoint", location=Location.whole(path),
+                         hint="give a checkpoint that netspec train wrote (last.pt, best.pt) or its run directory")
     version = ckpt.get("format_version", 0)
     if not isinstance(version, int) or version > FORMAT_VERSION:
-        raise TrainError(f"{path} has checkpoint format {version}; this netspec reads up to {FORMAT_VERSION}",
+        raise TrainError(f"checkpoint format {version}; this netspec reads up to {FORMAT_VERSION}", location=Location.whole(path),
                          hint="upgrade netspec")
     if version >= CHECKSUM_SINCE and not has_checksum:
-        raise TrainError(f"checkpoint {path} has lost its checksum trailer (the file was cut short or rewritten)",
+        raise TrainError("the checkpoint has lost its checksum trailer (the file was cut short or rewritten)",
+                         location=Location.whole(path),
                          hint=_other_checkpoints(path, "it cannot be trusted"))
     if ckpt.get("sharded"):  # an FSDP run's: the tensors are in a torch.distributed.checkpoint folder beside it
         from .distributed.sharded import fill_sharded
 
         fill_sharded(ckpt, path)
+    ckpt["loaded_from"] = str(path)
     return ckpt
 
 
@@ -188,7 +244,7 @@ def _other_checkpoints(path: Path, why: str) -> str:
 
 def _write_error(path: Path, exc: OSError) -> TrainError:
     kept = f"; the previous {path.name} is kept" if path.is_file() else ""
-    return TrainError(f"cannot write checkpoint {path}: {exc.strerror or exc}",
+    return TrainError(f"cannot write checkpoint: {exc.strerror or exc}", location=Location.whole(path),
                       hint=f"free disk space or choose another run directory (--out){kept}")
 
 

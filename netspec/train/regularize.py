@@ -99,11 +99,15 @@ def set_trainable(model: nn.Module, globs: list[str], trainable: bool) -> int:
 def load_pretrained(spec: Any, model: nn.Module, base: Path) -> list[str]:
     """Copy weights from a local checkpoint (a netspec checkpoint or a plain state dict) into the
     model or one sub-graph, renaming prefixes by ``map``; returns the names loaded."""
-    path = Path(spec.path) if Path(spec.path).is_absolute() else base / spec.path
+    from .checkpoint import read_file, run_checkpoint
+
     where = ("train", "pretrained", "path")
+    try:  # a run directory means the weights that run reported (its best when it restored the best)
+        path = run_checkpoint(Path(spec.path) if Path(spec.path).is_absolute() else base / spec.path)
+    except TrainError as exc:
+        raise exc.with_path(where) from None
     if not path.is_file():
         raise TrainError(f"pretrained checkpoint not found: {path}", path=where)
-    from .checkpoint import read_file
 
     try:
         blob = read_file(path)  # checksum verified when the file has one; weights_only

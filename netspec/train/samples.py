@@ -105,12 +105,11 @@ def _sample(checked, ckpt: dict, n: int, output, label: Optional[int], seed: int
                          f"{program.type if program else 'supervised'}", path=("train", "program"))
     roles = resolve_plan(checked).roles
     name = program.decoder if program.type == "vae" else program.generator
+    from .weights import check_same_models, load_weights
+
     model = compile_model(checked.graphs[name])
-    try:
-        model.load_state_dict(ckpt["models"][name])
-    except (KeyError, RuntimeError) as exc:
-        raise TrainError(f"the checkpoint does not fit this spec's model {name!r}: {str(exc).splitlines()[0]}",
-                         hint="sample with the spec the run was trained with") from None
+    check_same_models(checked, ckpt, [name])
+    load_weights(model, ckpt, name)
     model.eval()
     gen = torch.Generator().manual_seed(seed)
     labels = None
@@ -134,5 +133,7 @@ def _sample(checked, ckpt: dict, n: int, output, label: Optional[int], seed: int
     x = out[index] if isinstance(out, tuple) else out
     path = Path(output) if output is not None else Path("samples.png" if is_image(tuple(x.shape[1:])) else "samples.npz")
     save_samples(x, path, roles.get("range"), labels)
+    from .checkpoint import describe
+
     return {"output": str(path), "samples": n, "shape": list(x.shape[1:]), "model": name,
-            "labels": labels.tolist() if labels is not None else None}
+            "labels": labels.tolist() if labels is not None else None, "checkpoint": describe(ckpt)}

@@ -64,6 +64,9 @@ def export_tower(spec_path: str | Path, checkpoint: str | Path, path: str | Path
     checked = check(spec_path, list(overrides))
     try:
         ckpt = load_checkpoint(checkpoint)
+        from .weights import check_same_models
+
+        check_same_models(checked, ckpt, ["model"])
         graph = checked.graph
         tower = tower_module(graph, ckpt["models"]["model"], output)
         (inp, t), out = next(iter(tower_graph(graph, output).inputs.items())), tower.output_names[0]

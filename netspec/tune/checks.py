@@ -27,7 +27,7 @@ def objective_metric(spec: Any, plan: Any) -> str:
     metric = spec.tune.objective.metric
     if metric:
         return metric
-    return plan.monitor if plan is not None else "val.loss"
+    return plan.monitor if plan is not None and plan.monitor is not None else "val.loss"
 
 
 def check_tune(spec: Any, file: str | Path, overrides: Iterable[str], plan: Any, errors: list[NetspecError]) -> None:
