@@ -23,6 +23,7 @@ class Checked:
     loaded: LoadedSpec
     graphs: dict[str, Graph]
     warnings: list[NetspecError] = field(default_factory=list)
+    overrides: list[str] = field(default_factory=list)  # the --set values applied (a run records them)
 
     @property
     def spec(self):
@@ -75,7 +76,7 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
     for w in warnings:  # the training rules' warnings are located in this spec too
         w.source = w.source or smap
     _raise(errors, smap)
-    return Checked(LoadedSpec(spec, data, smap, str(path)), graphs, warnings)
+    return Checked(LoadedSpec(spec, data, smap, str(path)), graphs, warnings, overrides)
 
 
 def _check_scale_out(spec, path, overrides, plan, errors: list[NetspecError]) -> None:

@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import TrainError
+from .errors import Location, TrainError
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
@@ -40,3 +40,77 @@ def check_run_dir(run_dir: Path) -> None:
             raise TrainError(f"the run directory {run_dir} holds a symlink, {entry.relative_to(run_dir)} -> "
                              f"{entry.readlink()}; netspec writes only regular files inside its run directory",
                              hint="remove the symlink, or choose another run directory with --out")
+
+
+#: what a run directory holds once netspec has written to it (spec.yaml comes first)
+RUN_MARKERS = ("spec.yaml", "metrics.jsonl", "last.pt")
+LOCK_FILE = ".netspec.lock"
+
+
+def claim_run_dir(run_dir: Path, resuming: bool, overwrite: bool) -> None:
+    """A new run may only start in a missing or empty folder: a folder holding an earlier run is
+    refused (``--resume`` continues it, ``--overwrite`` starts over, removing that run's files), and
+    ``--overwrite`` clears only folders that netspec wrote (never a folder of other files)."""
+    run_dir = Path(run_dir)
+    if run_dir.exists() and not run_dir.is_dir():
+        raise TrainError("the run directory is a file", hint="give --out a folder (new or empty)",
+                         location=Location.whole(run_dir))
+    if resuming or not run_dir.is_dir():
+        return
+    entries = [e for e in run_dir.iterdir() if e.name != LOCK_FILE]
+    if not entries:
+        return
+    is_run = any((run_dir / m).exists() for m in RUN_MARKERS)
+    if not overwrite:
+        what = "an earlier run" if is_run else f"{len(entries)} other file(s)"
+        raise TrainError(f"this run directory already holds {what}", location=Location.whole(run_dir),
+                         hint=f"continue it with --resume {run_dir}, start it over with --overwrite, or choose a new --out"
+                         if is_run else "choose a new or empty folder for --out")
+    if not is_run:
+        raise TrainError(f"--overwrite clears only netspec run directories; this folder holds other files "
+                         f"({', '.join(sorted(e.name for e in entries)[:5])})", hint="choose a new or empty folder for --out",
+                         location=Location.whole(run_dir))
+    import shutil
+
+    check_run_dir(run_dir)  # never follow a symlink planted inside
+    for entry in entries:
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+class RunLock:
+    """An exclusive lock on a run directory for as long as a run writes to it: a second
+    ``netspec train`` on the same folder is refused instead of interleaving its files."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.path = Path(run_dir) / LOCK_FILE
+        self.fh = None
+
+    def __enter__(self) -> "RunLock":
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no advisory locks on this platform
+            return self
+        self.fh = open(self.path, "a+", encoding="utf-8")
+        try:
+            fcntl.flock(self.fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.fh.seek(0)
+            holder = self.fh.read().strip()
+            self.fh.close()
+            self.fh = None
+            raise TrainError("another netspec process is training in this run directory" + (f" ({holder})" if holder else ""),
+                             hint="wait for it to finish, or choose another --out",
+                             location=Location.whole(self.path.parent)) from None
+        import os
+
+        self.fh.seek(0)
+        self.fh.truncate()
+        self.fh.write(f"pid {os.getpid()}\n")
+        self.fh.flush()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fh is not None:
+            self.path.unlink(missing_ok=True)
+            self.fh.close()  # closing releases the lock
+            self.fh = None

@@ -28,7 +28,7 @@ RdzvIdOpt = Annotated[Optional[str], typer.Option("--rdzv-id", help="Job id shar
 
 
 def worker_argv(ctx: click.Context, spec: Path, sets: list[str], epochs: Optional[int], device: Optional[str],
-                out: Optional[Path], resume: Optional[Path], json_: bool, quiet: bool) -> list[str]:
+                out: Optional[Path], resume: Optional[Path], json_: bool, quiet: bool, overwrite: bool = False) -> list[str]:
     """The arguments each worker runs ``netspec`` with (global --plugin options first)."""
     root = ctx.find_root()
     argv = [a for m in (root.params.get("plugin") or []) for a in ("--plugin", m)]
@@ -37,7 +37,7 @@ def worker_argv(ctx: click.Context, spec: Path, sets: list[str], epochs: Optiona
     for flag, value in (("--epochs", epochs), ("--device", device), ("--out", out), ("--resume", resume)):
         if value is not None:
             argv += [flag, str(value)]
-    return argv + (["--json"] if json_ else []) + (["--quiet"] if quiet else [])
+    return argv + (["--json"] if json_ else []) + (["--quiet"] if quiet else []) + (["--overwrite"] if overwrite else [])
 
 
 def launch_training(spec: Path, sets: list[str], plan, argv: list[str]) -> None:

@@ -20,7 +20,11 @@ def _fmt(row: dict[str, Any]) -> str:
 
 
 class PlainReporter:
-    """One line per epoch on stderr."""
+    """A line per stage before training (reading the spec, loading data, building the model), then
+    one line per epoch, on stderr."""
+
+    def stage(self, text: str) -> None:
+        typer.echo(f"netspec: {text}", err=True)
 
     def start(self, epochs: int, batches: int, first: int) -> None:
         self.epochs = epochs
@@ -48,6 +52,9 @@ class RichReporter:
         self.last = 0.0
         self.samples = 0
         self.t0 = time.perf_counter()
+
+    def stage(self, text: str) -> None:
+        self.progress.console.print(f"netspec: {text}", markup=False, highlight=False)
 
     def start(self, epochs: int, batches: int, first: int) -> None:
         self.epochs, self.batches = epochs, batches

@@ -49,6 +49,7 @@ def img(path: Path) -> str:
 
 
 def metrics_section(run: RunLog) -> str:
+    """The reported weights' metrics: train/val of the reported epoch, test (held out) once at the end."""
     metrics = run.result().get("metrics") or {}
     rows = [(k, v) for k, v in metrics.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if not rows:
@@ -62,6 +63,9 @@ def timing_section(run: RunLog) -> str:
     speed = [float(r["samples_per_s"]) for r in run.rows if "samples_per_s" in r]
     rows = [("epochs completed", res.get("epochs")), ("best epoch", res.get("best_epoch") or "–"),
             ("stopped early at", res.get("stopped_epoch") or "–"), ("training time (s)", float(res.get("train_time_s") or 0.0))]
+    if res.get("checkpoint"):  # which weights the final metrics (and a command given this run directory) are of
+        which = "best" if res.get("restored_best") else "last"
+        rows.insert(0, ("reported weights", f"{which} epoch {res.get('reported_epoch')} ({res['checkpoint']})"))
     if times:
         rows.append(("mean epoch time (s)", sum(times) / len(times)))
     if speed:

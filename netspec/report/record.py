@@ -78,8 +78,11 @@ def run_info(session, result, started: float) -> dict[str, Any]:
         "spec_file": session.checked.loaded.file,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S", time.localtime(started)),
         "finished": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "overrides": list(session.checked.overrides),
         "result": {"epochs": result.epochs, "best_epoch": result.best_epoch, "stopped_epoch": result.stopped_epoch,
-                   "train_time_s": result.train_time_s, "metrics": final},
+                   "train_time_s": result.train_time_s, "reported_epoch": result.reported_epoch,
+                   "restored_best": result.restored_best,
+                   "checkpoint": os.path.basename(result.checkpoint) if result.checkpoint else None, "metrics": final},
         "environment": environment(session),
         "summary": summary(session.checked.graphs),
         **({"data_skipped": session.data.skipped} if getattr(session.data, "skipped", None) else {}),  # bad_samples: skip

@@ -8,16 +8,18 @@ in that run directory. Every NetspecError raised carries the spec's source map.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 from ..check import Checked, check
 from ..errors import NetspecError
-from ..paths import check_run_dir, file_stem
+from ..paths import RunLock, check_run_dir, claim_run_dir, file_stem
 from .checkpoint import load_checkpoint
 from .loop import RunResult, evaluate_split, fit
+from .resume import check_unchanged, resumed_overrides
 from .session import build_session, located
 
 
@@ -37,44 +39,78 @@ def default_run_dir(checked: Checked) -> Path:
     return path
 
 
+def command_overrides(overrides: Iterable[str], epochs: Optional[int] = None, device: Optional[str] = None) -> list[str]:
+    """``--epochs N`` and ``--device D`` are overrides like any ``--set``: the run's resolved spec
+    records them, and ``--resume`` re-applies them."""
+    out = list(overrides)
+    out += [f"train.epochs={epochs}"] if epochs is not None else []
+    out += [f"train.device={device}"] if device is not None else []
+    return out
+
+
 def train_spec(path: str | Path, overrides: Iterable[str] = (), epochs: Optional[int] = None,
                device: Optional[str] = None, out: Optional[str | Path] = None, resume: Optional[str | Path] = None,
-               reporter: Any = None, checked: Optional[Checked] = None, dist: Any = None) -> RunResult:
+               reporter: Any = None, checked: Optional[Checked] = None, dist: Any = None,
+               overwrite: bool = False, check_with: Callable[[str | Path, list[str]], Checked] = check) -> RunResult:
     """``dist`` (a DistContext) makes this one rank of a distributed run: rank 0 chooses the run
-    directory and writes every file; the other ranks train their share and join its collectives."""
-    checked = checked or check(path, list(overrides))
+    directory and writes every file; the other ranks train their share and join its collectives
+    (``device`` is then the rank's own device, a placement rather than a setting of the spec, and
+    ``check_with`` the launcher's check). ``checked`` skips the check (the overrides are then
+    already applied). ``out`` must be a new or empty folder unless ``resume`` (continue it) or
+    ``overwrite`` (start it over) is given."""
+    new = command_overrides(overrides, epochs, None if dist is not None else device)
+    ckpt = load_checkpoint(resume, purpose="resume") if resume is not None and not _unstarted(resume) else None
+    if checked is None:
+        checked = check_with(path, resumed_overrides(ckpt, new) if ckpt is not None else new)
     try:
-        ckpt = load_checkpoint(resume) if resume is not None and not _unstarted(resume) else None
+        if ckpt is not None:  # the run's own spec, or a change this command line states (resume.py)
+            check_unchanged(ckpt, resolved_text(checked), new)
         if out is not None:
             run_dir = Path(out)
         elif resume is not None:
-            run_dir = Path(resume) if Path(resume).is_dir() else Path(resume).parent
+            run_dir = _run_dir_of(Path(resume))
         else:
             run_dir = default_run_dir(checked)
         if dist is not None:  # rank 0's choice (the default is timestamped)
             run_dir = Path(dist.broadcast(str(run_dir)))
-        session = build_session(checked, epochs, device, ckpt, dist=dist)
-        if session.data.skipped and hasattr(reporter, "note"):  # data.bad_samples: skip (data/faults.py)
-            from ..data.faults import describe_skipped
-
-            reporter.note(describe_skipped(session.data.skipped))
-        run_dir.mkdir(parents=True, exist_ok=True)
-        check_run_dir(run_dir)  # no writing through symlinks planted in the run directory (paths.py)
-        text = resolved_text(checked)
-        if dist is not None and not dist.is_main:
-            from .distributed.worker import follow
-
-            return follow(session, run_dir, text)
-        (run_dir / "spec.yaml").write_text(text, encoding="utf-8")
-        _reset_log(run_dir / "metrics.jsonl", session.epoch)
-        from ..report.outputs import RunOutputs  # train.log trackers; plots and report.html at the end
-
-        with RunOutputs(session, run_dir, reporter) as outputs:
-            result = fit(session, run_dir, outputs.reporter, text)
-            outputs.finish(result)
-        return result
+        main = dist is None or dist.is_main
+        if main:  # never over an earlier run, unless it is the one resumed
+            continues = resume is not None and run_dir.resolve() == _run_dir_of(Path(resume)).resolve()
+            claim_run_dir(run_dir, resuming=continues, overwrite=overwrite)
+            run_dir.mkdir(parents=True, exist_ok=True)
+        with RunLock(run_dir) if main else contextlib.nullcontext():  # one process per run directory
+            return _train(checked, run_dir, ckpt, reporter, dist, device if dist is not None else None)
     except NetspecError as exc:
         raise located(exc, checked) from None
+
+
+def _train(checked: Checked, run_dir: Path, ckpt: Optional[dict], reporter: Any, dist: Any,
+           placement: Optional[str]) -> RunResult:
+    session = build_session(checked, device=placement, resume=ckpt, dist=dist,
+                            stage=getattr(reporter, "stage", None))
+    if session.data.skipped and hasattr(reporter, "note"):  # data.bad_samples: skip (data/faults.py)
+        from ..data.faults import describe_skipped
+
+        reporter.note(describe_skipped(session.data.skipped))
+    run_dir.mkdir(parents=True, exist_ok=True)
+    check_run_dir(run_dir)  # no writing through symlinks planted in the run directory (paths.py)
+    text = resolved_text(checked)
+    if dist is not None and not dist.is_main:
+        from .distributed.worker import follow
+
+        return follow(session, run_dir, text)
+    (run_dir / "spec.yaml").write_text(text, encoding="utf-8")
+    _reset_log(run_dir / "metrics.jsonl", session.epoch)
+    from ..report.outputs import RunOutputs  # train.log trackers; plots and report.html at the end
+
+    with RunOutputs(session, run_dir, reporter) as outputs:
+        result = fit(session, run_dir, outputs.reporter, text)
+        outputs.finish(result)
+    return result
+
+
+def _run_dir_of(resume: Path) -> Path:
+    return resume if resume.is_dir() else resume.parent
 
 
 def _reset_log(path: Path, keep_epochs: int) -> None:
@@ -102,10 +138,38 @@ def _unstarted(resume: str | Path) -> bool:
     return resume.is_dir() and not (resume / "last.pt").exists() and (resume / "spec.yaml").is_file()
 
 
+class Evaluation(dict):
+    """Metrics keyed ``<split>.<name>``, which checkpoint (file, epoch) they are of, and notes
+    (the data differs from the run's, so the split holds other samples)."""
+
+    def __init__(self, metrics: dict[str, Any], checkpoint: str, notes: Optional[list[str]] = None) -> None:
+        super().__init__(metrics)
+        self.checkpoint = checkpoint
+        self.notes = list(notes or [])
+
+
+def data_notes(ckpt: dict, checked: Checked, split: str) -> list[str]:
+    """A note when the data section differs from the one the checkpoint was trained with: its
+    ``split`` then holds other samples than the run's (perhaps some it trained on)."""
+    from ..errors import format_path
+    from .resume import spec_changes
+
+    recorded = ckpt.get("spec_text")
+    if not isinstance(recorded, str):
+        return []
+    changes = [c for c in spec_changes(recorded, resolved_text(checked)) if c[0][:1] == ("data",)]
+    if not changes:
+        return []
+    shown = "; ".join(f"{format_path(p)}: {a} -> {b}" for p, a, b in changes[:3])
+    return [f"the data differs from the run's ({shown}): the {split} split is drawn from it, not the run's {split} split"]
+
+
 def evaluate_checkpoint(path: str | Path, checkpoint: str | Path, overrides: Iterable[str] = (),
-                        split: str = "val", device: Optional[str] = None) -> dict[str, Any]:
-    """Loss and metrics of ``split`` (train, val or test) with the checkpoint's weights."""
+                        split: str = "val", device: Optional[str] = None) -> Evaluation:
+    """Loss and metrics of ``split`` (train, val or test) with the checkpoint's weights (a run
+    directory: the weights the run reported, ``checkpoint.run_checkpoint``)."""
     from ..errors import DataError
+    from .checkpoint import describe
 
     checked = check(path, list(overrides))
     try:
@@ -115,16 +179,14 @@ def evaluate_checkpoint(path: str | Path, checkpoint: str | Path, overrides: Ite
         if split not in session.data.loaders or session.data.size(split) == 0:
             raise DataError(f"the data has no {split!r} split (or it is empty)", path=("data", "split"),
                             hint="set data.split.test (e.g. 0.1) to hold out a test split")
-        return evaluate_split(session, split)
+        return Evaluation(evaluate_split(session, split), describe(ckpt), data_notes(ckpt, checked, split))
     except NetspecError as exc:
         raise located(exc, checked) from None
 
 
 def _load_weights(session, ckpt: dict) -> None:
-    from ..errors import TrainError
+    from .weights import check_same_models, load_weights
 
+    check_same_models(session.checked, ckpt)
     for name, model in session.models.items():
-        try:
-            model.load_state_dict(ckpt["models"][name])
-        except (KeyError, RuntimeError) as exc:
-            raise TrainError(f"the checkpoint does not fit this spec's model {name!r}: {str(exc).splitlines()[0]}") from None
+        load_weights(model, ckpt, name)

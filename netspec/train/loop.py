@@ -41,8 +41,20 @@ class RunResult:
     best_epoch: Optional[int]
     stopped_epoch: Optional[int]  # set when early stopping ended the run
     train_time_s: float
-    metrics: dict[str, Any]  # the final (best when restored) epoch's row
+    metrics: dict[str, Any]  # the final (best when restored) epoch's row, with test.* for a test split
     history: list[dict[str, Any]] = field(default_factory=list)
+    restored_best: bool = False  # the weights (and metrics) are the best epoch's, in best.pt; else the last, last.pt
+
+    @property
+    def reported_epoch(self) -> int:
+        return self.best_epoch if self.restored_best and self.best_epoch is not None else self.epochs
+
+    @property
+    def checkpoint(self) -> Optional[str]:
+        """The file that holds the weights this result reports."""
+        if self.run_dir is None:
+            return None
+        return str(Path(self.run_dir) / ("best.pt" if self.restored_best else "last.pt"))
 
 
 def evaluate_split(session, split: str) -> dict[str, Any]:
@@ -69,8 +81,10 @@ def evaluate_split(session, split: str) -> dict[str, Any]:
 class Tracker:
     """Best value of the monitored metric and epochs without improvement."""
 
-    def __init__(self, monitor: str, mode: str, min_delta: float, state: dict) -> None:
-        self.monitor, self.mode, self.min_delta = monitor, monitor_mode(monitor, mode), min_delta
+    def __init__(self, monitor: Optional[str], mode: str, min_delta: float, state: dict) -> None:
+        """``monitor`` None: no epoch is ever better than another (the run keeps its last weights)."""
+        self.monitor, self.min_delta = monitor, min_delta
+        self.mode = monitor_mode(monitor, mode) if monitor is not None else mode
         self.best = state.get("best")
         self.best_epoch = state.get("best_epoch")
         self.bad_epochs = state.get("bad_epochs", 0)
@@ -101,7 +115,8 @@ def _checkpoint(session, spec_text: str, row: dict) -> dict:
         scaler=u.scaler.state_dict() if u.scaler is not None else None,
         epoch=session.epoch, step=next(iter(u.slots.values())).steps, steps={k: s.steps for k, s in u.slots.items()},
         rng=rng_state(session.generator), preprocess=session.data.preprocessor.state_dict(), metrics=row,
-        tracker=session.tracker, program=session.program.state_dict() if hasattr(session.program, "state_dict") else None)
+        tracker=session.tracker, program=session.program.state_dict() if hasattr(session.program, "state_dict") else None,
+        overrides=list(session.checked.overrides))
 
 
 def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text: str = "") -> RunResult:
@@ -186,12 +201,15 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
             break
     train_time = time.perf_counter() - t0
     final = history[-1] if history else dict((session.resumed_from or {}).get("metrics") or {})
-    if best_state is not None and tracker.best_epoch is not None:
+    restored = best_state is not None and tracker.best_epoch is not None
+    if restored:
         for k, m in session.models.items():
             load_model(session, m, best_state[k])
         final = next((r for r in history if r["epoch"] == tracker.best_epoch), final)
         final = {**final, **evaluate_split(session, "val")}
-    return RunResult(str(run_dir) if run_dir else None, session.epoch, tracker.best_epoch, stopped, train_time, final, history)
+    final = {**final, **evaluate_split(session, "test")}  # the reported weights on the held-out split, once
+    return RunResult(str(run_dir) if run_dir else None, session.epoch, tracker.best_epoch, stopped, train_time, final,
+                     history, restored_best=restored)
 
 
 def _main(session) -> bool:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import torch
 
@@ -82,12 +82,14 @@ class ProgramContext:
 
 
 def build_session(checked: Checked, epochs: Optional[int] = None, device: Optional[str] = None,
-                  resume: Optional[dict] = None, preprocess: Optional[dict] = None, dist: Any = None) -> Session:
+                  resume: Optional[dict] = None, preprocess: Optional[dict] = None, dist: Any = None,
+                  stage: Optional[Callable[[str], None]] = None) -> Session:
     """Build a run; ``resume`` is a checkpoint to continue, ``preprocess`` a saved preprocessing state
     to apply instead of fitting one (evaluate/predict). Every model of the spec is compiled and gets
     its own optimizer (``train.optimizers[name]``, else ``train.optimizer``), schedule and hooks.
     ``dist`` (a DistContext) makes this one rank of a distributed run: its share of every batch,
-    models wrapped in DDP or sharded by FSDP, a random stream of its own."""
+    models wrapped in DDP or sharded by FSDP, a random stream of its own. ``stage`` (optional)
+    hears what is being done before the first epoch (the CLI shows it)."""
     spec = checked.spec
     train = (spec.train or TrainSpec()).model_copy(update={k: v for k, v in (("epochs", epochs), ("device", device)) if v})
     plan = resolve_plan(checked)
@@ -100,10 +102,14 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     precision = Precision(train.precision, dev, fast.attention)
     base = Path(checked.loaded.file).resolve().parent
     view = program_cls.data_graph(checked.graphs, plan) if hasattr(program_cls, "data_graph") else checked.graph
+    say = stage or (lambda text: None)
+    say(f"loading the data ({_source_name(spec)})")
     bundle = prepare_data(spec, plan, view, base, state=resume.get("preprocess") if resume else preprocess)
     make_loaders(bundle, fast.data_spec(spec.data), dev, train.batch_size, train.eval_batch_size or 4 * train.batch_size)
     if preprocess is None:  # training (not evaluate/predict): refuse a run the free memory cannot hold (resources.py)
         check_fits(spec, checked.graphs, dev)
+    say(f"data: {', '.join(f'{bundle.size(k):,} {k}' for k in bundle.arrays)} samples; building the model "
+        f"({sum(g.params for g in checked.graphs.values()):,} parameters) on {dev}")
     models = {name: compile_model(graph, seed=train.seed + i).to(dev) for i, (name, graph) in enumerate(checked.graphs.items())}
     if train.pretrained is not None and resume is None:
         load_pretrained(train.pretrained, _pretrained_target(train, models), base)
@@ -143,6 +149,14 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     if dist is not None:
         dist.seed_rank(train.seed, session.epoch)
     return session
+
+
+def _source_name(spec: Any) -> str:
+    src = spec.data.source if spec.data is not None else None
+    if src is None:
+        return "no data section"
+    label = getattr(src, "name", None) or getattr(src, "path", None) or getattr(src, "kind", None)
+    return f"{src.type} {label}" if label else src.type
 
 
 def _slot(train: TrainSpec, name: str, model: torch.nn.Module, steps_per_epoch: int) -> Slot:

@@ -16,7 +16,7 @@ from ...check import Checked, check
 from ...errors import NetspecError, TrainError, raise_all
 from ...spec.distributed import check_distributed
 from ...spec.train import TrainSpec
-from ..api import train_spec
+from ..api import command_overrides, train_spec
 from ..loop import RunResult, fit
 from ..session import located
 from .env import LaunchEnv, export_env
@@ -24,21 +24,23 @@ from .env import LaunchEnv, export_env
 
 def train_rank(launch: LaunchEnv, path: str | Path, overrides: Iterable[str] = (), epochs: Optional[int] = None,
                device: Optional[str] = None, out: Optional[str | Path] = None, resume: Optional[str | Path] = None,
-               reporter: Any = None) -> RunResult:
+               reporter: Any = None, overwrite: bool = False) -> RunResult:
     import torch.distributed as dist
 
     from .context import DistContext
 
+    overrides = command_overrides(overrides, epochs, device)  # recorded in the run, like --set
     checked = checked_for_launch(path, overrides)
     train = checked.spec.train or TrainSpec()
     try:
         export_env(launch)
-        ctx = DistContext.start(launch, train.distributed, device or train.device)
+        ctx = DistContext.start(launch, train.distributed, train.device)
     except NetspecError as exc:
         raise located(exc, checked) from None
     try:
-        result = train_spec(path, overrides, epochs=epochs, device=str(ctx.device), out=out, resume=resume,
-                            reporter=reporter if ctx.is_main else None, checked=checked, dist=ctx)
+        result = train_spec(path, overrides, device=str(ctx.device), out=out, resume=resume,
+                            reporter=reporter if ctx.is_main else None, dist=ctx, check_with=checked_for_launch,
+                            overwrite=overwrite)
         ctx.barrier()  # no rank tears its group down while another still has collectives in flight
         return result
     except RuntimeError as exc:  # dist.DistError is one; gloo also raises plain RuntimeErrors
