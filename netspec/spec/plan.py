@@ -87,9 +87,11 @@ def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings:
     if not graphs:
         return None
     from .generative_checks import PLANNERS  # autoencoder, vae, gan, contrastive
+    from .perceptron_checks import plan_perceptron
 
-    if train.program.type in PLANNERS:
-        return PLANNERS[train.program.type](spec, graphs, errors, warnings)
+    planners = {**PLANNERS, "perceptron": plan_perceptron}
+    if train.program.type in planners:
+        return planners[train.program.type](spec, graphs, errors, warnings)
     check_optimizer_names(train, graphs, errors)
     if len(graphs) > 1:
         errors.append(SpecError(f"the {train.program.type} program trains one model; this spec has {len(graphs)}",
