@@ -143,9 +143,15 @@ class LogSoftmax(_SoftmaxBase):
 
 @register
 class Step(Activation):
-    """(*) → (*): Heaviside step, 1 where x > threshold else 0 (the perceptron; no gradient)."""
+    """(*) → (*): Heaviside step, 1 where x > threshold else 0 (the perceptron; no gradient).
+
+    Its gradient is zero almost everywhere, so gradient descent cannot train the weights before it
+    (`netspec validate` warns); `train.program: perceptron` trains one linear unit ending in it with
+    Rosenblatt's rule.
+    """
 
     tag = "step"
+    zero_gradient = True
     examples = (Example({}, ((8,),)), Example({"threshold": 0.5}, ((2, 3),)))
     threshold: float = Field(0.0, description="Inputs above this give 1.")
 

@@ -8,7 +8,8 @@
 * ``num_params`` and ``flops`` without allocating anything;
 * ``build`` -> ``torch.nn.Module`` (the only method that may import torch);
 * ``examples``: parameter sets with input shapes that drive the registry-wide tests, and
-  ``bad_inputs``: input shapes the layer must reject with a ShapeError.
+  ``bad_inputs``: input shapes the layer must reject with a ShapeError;
+* ``zero_gradient``: True for a layer whose gradient is zero almost everywhere (a step).
 
 Shapes are per sample (the batch is implicit). ``dim``-like parameters follow PyTorch: the batch
 is dim 0, and negative dims count from the end.
@@ -53,6 +54,9 @@ class Layer(BaseModel):
     output_names: ClassVar[tuple[str, ...]] = ()
     examples: ClassVar[tuple[Example, ...]] = ()
     bad_inputs: ClassVar[tuple[tuple[Shape, ...], ...]] = ()
+    #: the layer's gradient is zero almost everywhere (a step): parameters before it cannot learn by
+    #: gradient descent (``netspec validate`` warns; netspec.spec.gradient_checks)
+    zero_gradient: ClassVar[bool] = False
 
     # ---- shape contract -------------------------------------------------------------------
     def output_shapes(self, *inputs: Shape) -> list[Shape]:

@@ -6,7 +6,7 @@ field, which metrics are logged (and so may be monitored), how many classes ther
 (catalog §12.1 item 32–33): class_weights length = number of classes, a monitored metric that
 is logged, a loss that fits the task, data bindings that name real inputs; warnings for a
 learning rate outside [1e-6, 1], a softmax before a loss that applies it, BatchNorm with tiny
-batches.
+batches, parameters whose only path to the loss crosses a step (zero gradient; gradient_checks).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import NetspecError, SpecError, SpecPath
+from .gradient_checks import zero_gradient_warnings
 from .prediction_checks import check_prediction_program
 from .prediction_programs import PROGRAM_MODES
 from .train import LOSSES_ON_PAIRS, Metric, TrainSpec
@@ -86,9 +87,11 @@ def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings:
     if not graphs:
         return None
     from .generative_checks import PLANNERS  # autoencoder, vae, gan, contrastive
+    from .perceptron_checks import plan_perceptron
 
-    if train.program.type in PLANNERS:
-        return PLANNERS[train.program.type](spec, graphs, errors, warnings)
+    planners = {**PLANNERS, "perceptron": plan_perceptron}
+    if train.program.type in planners:
+        return planners[train.program.type](spec, graphs, errors, warnings)
     check_optimizer_names(train, graphs, errors)
     if len(graphs) > 1:
         errors.append(SpecError(f"the {train.program.type} program trains one model; this spec has {len(graphs)}",
@@ -256,6 +259,7 @@ def _warnings(spec: Any, train: TrainSpec, graph: Any, losses: list[LossBinding]
                 if tag in ("softmax", "sigmoid", "log_softmax"):
                     warnings.append(_warn(f"output {name!r} ends in {tag}, and {binding.spec.type} applies it again",
                                           node.path, f"drop the {tag}: {binding.spec.type} expects logits"))
+    zero_gradient_warnings(graph, [o for b in losses for o in b.outputs] or [n for n, _ in graph.outputs], warnings)
     if train.batch_size <= 2 and any(n.layer.tag.startswith("batch_norm") for n in graph.nodes):
         warnings.append(_warn(f"BatchNorm with batch_size {train.batch_size} gives unreliable statistics",
                               ("train", "batch_size"), "use a batch of 8 or more, or layer_norm"))

@@ -20,6 +20,7 @@ from .performance import PerformanceSpec
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .prediction_programs import LanguageModelProgram, SegmentationProgram, Seq2SeqProgram
 from .generative_programs import AutoencoderProgram, ContrastiveProgram, GanProgram, VaeProgram
+from .perceptron_program import PerceptronProgram
 
 Globs = list[str]
 
@@ -58,7 +59,7 @@ class Supervised(StrictModel):
 
 
 Program = tagged(Union[Supervised, LanguageModelProgram, Seq2SeqProgram, SegmentationProgram, AutoencoderProgram,
-                       VaeProgram, GanProgram, ContrastiveProgram], "What one training step does.")
+                       VaeProgram, GanProgram, ContrastiveProgram, PerceptronProgram], "What one training step does.")
 
 
 # ---- losses -------------------------------------------------------------------------------------

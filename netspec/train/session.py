@@ -134,7 +134,8 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     if fast.compile and hasattr(program, "forward_loss"):  # the loss compiles into the forward pass (fused)
         program.forward_loss = fast.compile_fn(program.forward_loss)
     steps = math.ceil(len(bundle.loaders["train"]) / train.accumulate)
-    slots = {name: _slot(train, name, model, max(steps, 1)) for name, model in models.items()}
+    rule = program_cls.rule_optimizer(train) if hasattr(program_cls, "rule_optimizer") else None  # perceptron
+    slots = {name: _slot(train, name, model, max(steps, 1), rule) for name, model in models.items()}
     updater = Updater(slots, precision, train.accumulate)
     updater.guard = Guard(train.nonfinite, scaled=updater.scaler is not None)  # reliability: NaN/Inf (guard.py)
     train_batches = getattr(bundle.loaders["train"], "base", bundle.loaders["train"])  # a rank's share wraps them
@@ -159,9 +160,9 @@ def _source_name(spec: Any) -> str:
     return f"{src.type} {label}" if label else src.type
 
 
-def _slot(train: TrainSpec, name: str, model: torch.nn.Module, steps_per_epoch: int) -> Slot:
-    """Optimizer, schedule and hooks of one model."""
-    opt_spec = (train.optimizers or {}).get(name) or train.optimizer or Adam(type="adam")
+def _slot(train: TrainSpec, name: str, model: torch.nn.Module, steps_per_epoch: int, rule: Any = None) -> Slot:
+    """Optimizer, schedule and hooks of one model (``rule``: the optimizer of a program that never steps one)."""
+    opt_spec = (train.optimizers or {}).get(name) or train.optimizer or rule or Adam(type="adam")
     optimizer = build_optimizer(opt_spec, model, train.performance.optimizer_impl)
     schedule = Schedule(train.schedule, optimizer, train.epochs, steps_per_epoch)
     return Slot(model, optimizer, schedule, penalty_fn(train.regularization, model), clip_fn(train.grad_clip, model),

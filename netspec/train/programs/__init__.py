@@ -13,7 +13,10 @@ checkpoints and early stopping are shared and live elsewhere)::
         metrics: dict[str, MetricSet]              # "train" / "eval" metric accumulators
 
 A multi-model program (autoencoder with separate optimizers, GAN, contrastive, seq2seq) holds
-several models and calls ``updater.update`` once per model it steps. Add a new program as a module
+several models and calls ``updater.update`` once per model it steps. A program that changes its
+weights by a rule of its own instead of gradients (perceptron) never calls the updater and defines
+``rule_optimizer(train) -> optimizer spec``: the session gives its models that optimizer (never
+stepped) so the logged ``lr`` is the rule's step size. Add a new program as a module
 of this package and register it in ``PROGRAMS``; ``train.program: {type: NAME}`` selects it.
 """
 
@@ -23,6 +26,7 @@ from .seq2seq import Seq2Seq
 from .autoencoder import Autoencoder
 from .contrastive import Contrastive
 from .gan import Gan
+from .perceptron import Perceptron
 from .supervised import Batch, Supervised
 from .vae import Vae
 
@@ -30,5 +34,6 @@ from .vae import Vae
 PROGRAMS: dict[str, type] = {"supervised": Supervised}
 PROGRAMS.update({"autoencoder": Autoencoder, "vae": Vae, "gan": Gan, "contrastive": Contrastive})
 PROGRAMS.update({"language_model": LanguageModel, "seq2seq": Seq2Seq, "segmentation": Segmentation})
+PROGRAMS.update({"perceptron": Perceptron})
 
 __all__ = ["PROGRAMS", "Batch", "Supervised"]
