@@ -363,3 +363,16 @@ def test_example_reaches_its_stated_accuracy_through_the_cli(tmp_path):
     metrics = evaluate_checkpoint(EXAMPLES / "perceptron.yaml", tmp_path / "run" / "last.pt")  # what `netspec evaluate` runs
     assert metrics["val.accuracy"] == pytest.approx(summary["metrics"]["val.accuracy"], abs=1e-6)
     assert metrics["val.loss"] == pytest.approx(1 - metrics["val.accuracy"], abs=1e-6)
+    # netspec predict gives the unit's decisions (a sigmoid of the 0/1 output would call every sample positive)
+    from sklearn.datasets import load_breast_cancer
+
+    bunch = load_breast_cancer()
+    with open(tmp_path / "x.csv", "w", encoding="utf-8") as fh:
+        fh.write(",".join(bunch.feature_names) + "\n")
+        fh.writelines(",".join(map(str, row)) + "\n" for row in bunch.data)
+    proc = run_cli("predict", str(EXAMPLES / "perceptron.yaml"), "--checkpoint", str(tmp_path / "run"), "--input",
+                   str(tmp_path / "x.csv"), "--output", str(tmp_path / "p.csv"))
+    assert proc.returncode == 0, proc.stderr
+    labels = [line.split(",")[0] for line in (tmp_path / "p.csv").read_text().splitlines()[1:]]
+    assert set(labels) == {"malignant", "benign"}
+    assert sum((lab == "benign") == bool(y) for lab, y in zip(labels, bunch.target)) / len(labels) > 0.9

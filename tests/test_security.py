@@ -190,7 +190,7 @@ def test_a_symlink_planted_in_the_run_directory_is_refused(tmp_path):
     victim.write_text("precious\n")
     (run / "metrics.jsonl").unlink()
     (run / "metrics.jsonl").symlink_to(victim)
-    for args in (("--out", str(run)), ("--resume", str(run), "--epochs", "2")):
+    for args in (("--out", str(run), "--overwrite"), ("--resume", str(run), "--epochs", "2")):  # (--out alone: refused)
         proc = run_cli("train", str(spec), *args, "--quiet")
         assert proc.returncode == 1, proc.stderr
         assert "holds a symlink, metrics.jsonl ->" in proc.stderr and "Traceback" not in proc.stderr

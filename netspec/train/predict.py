@@ -74,7 +74,7 @@ def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_siz
         chunks = [model(*[torch.as_tensor(arrays[inputs[n]][s: s + batch_size]) for n in model.input_names])
                   for s in range(0, len(read.table), batch_size)]
     out = torch.cat([c[0] if isinstance(c, tuple) else c for c in chunks]).float()
-    result = _format(plan, out, pre, ckpt)
+    result = _format(plan, out, pre, ckpt, getattr(spec.train.task, "threshold", 0.5) if spec.train else 0.5)
     _write(output_path, result)
     return {"output": str(output_path), "rows": len(read.table), "columns": list(result), "checkpoint": describe(ckpt),
             "notes": read.notes}
@@ -113,18 +113,24 @@ def _check_ids(file: Path, ids: np.ndarray, name: str, fname: str, graph: Any, r
                                 location=Location.whole(file), hint="token ids must come from the training vocabulary")
 
 
-def _format(plan, out: torch.Tensor, pre: Preprocessor, ckpt: dict) -> dict[str, np.ndarray]:
+def _format(plan, out: torch.Tensor, pre: Preprocessor, ckpt: dict, threshold: float = 0.5) -> dict[str, np.ndarray]:
     if getattr(plan.program, "type", None) == "contrastive":  # the first embedding of each input
         flat = out.reshape(len(out), -1).numpy()
         return {f"embedding_{i}": flat[:, i] for i in range(flat.shape[1])}
     classes = (pre.state.get("classes") or [str(i) for i in range(out.shape[-1] if out.dim() > 1 else 2)])
+    if getattr(plan.program, "type", None) == "perceptron":  # decisions or scores, never probabilities
+        if plan.mode == "binary":  # the step unit's 0/1 output is the decision itself (a sigmoid of 0 is 0.5)
+            return {"label": np.asarray(classes[:2], dtype=object)[out.reshape(-1).numpy().round().astype(int)]}
+        scores = out.numpy()
+        return {"label": np.asarray(classes, dtype=object)[scores.argmax(1)],
+                **{f"score_{c}": scores[:, i] for i, c in enumerate(classes)}}
     if plan.mode == "multiclass":
         probs = torch.softmax(out, dim=1).numpy()
         return {"label": np.asarray(classes, dtype=object)[probs.argmax(1)],
                 **{f"prob_{c}": probs[:, i] for i, c in enumerate(classes)}}
-    if plan.mode == "binary":
+    if plan.mode == "binary":  # the task's decision threshold, as the metrics used it
         p = torch.sigmoid(out).reshape(-1).numpy()
-        return {"label": np.asarray(classes[:2], dtype=object)[(p >= 0.5).astype(int)], f"prob_{classes[1]}": p}
+        return {"label": np.asarray(classes[:2], dtype=object)[(p >= threshold).astype(int)], f"prob_{classes[1]}": p}
     if plan.mode == "multilabel":
         p = torch.sigmoid(out).numpy()
         return {f"prob_{c}": p[:, i] for i, c in enumerate(classes)}
