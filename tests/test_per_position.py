@@ -290,3 +290,15 @@ def test_gcn_baseline_without_the_graph_is_far_below_the_examples_bar():
 def test_gcn_example_reaches_its_stated_accuracy(tmp_path):
     m = _summary(run_cli("train", str(GCN), "--json", "--quiet", "--out", str(tmp_path / "r")))
     assert m["val.accuracy"] >= 0.85  # measured 0.890; features only (the Bayes rule) 0.554
+
+
+def test_class_weights_auto_count_the_labelled_positions_and_the_weighted_sampler_refuses(write_spec, tmp_path):
+    checked = check(_tagger(write_spec, tmp_path, data_extra="  class_weights: auto\n"))
+    bundle = prepare_data(checked.spec, resolve_plan(checked), checked.graph, tmp_path)
+    y = bundle.arrays["train"]["target"]
+    counts = np.bincount(y[y != -100], minlength=5)
+    assert np.allclose(bundle.class_weights, counts.sum() / (5 * counts))  # inverse frequency over real tokens
+    checked = check(_tagger(write_spec, tmp_path, data_extra="  sampler: weighted\n"))
+    with pytest.raises(DataError, match="per-position targets give a sample many classes") as info:
+        prepare_data(checked.spec, resolve_plan(checked), checked.graph, tmp_path)
+    assert info.value.path == ("data", "sampler")
