@@ -89,3 +89,37 @@ def test_language_model_cross_entropy_flattens_sequences():
     nxt[0, 4] = -100
     got = loss({"type": "cross_entropy"}, "language_model")((logits,), nxt)
     assert torch.allclose(got, F.cross_entropy(logits.reshape(10, 7), nxt.reshape(10)))
+
+
+def _loss_types() -> list[str]:
+    """The `type` of every member of the spec's Loss union (so a new loss class shows up here by itself)."""
+    from typing import Union, get_args
+
+    from netspec.spec.train import Loss
+
+    inner = get_args(Loss)[0]  # Annotated[Union[...], ...] -> Union[...]
+    assert getattr(inner, "__origin__", None) is Union
+    return [get_args(cls.model_fields["type"].annotation)[0] for cls in get_args(inner)]
+
+
+def test_every_loss_type_of_the_spec_has_a_builder_and_nothing_else_does():
+    from netspec.train.losses import BUILDERS
+
+    types = _loss_types()
+    assert len(types) >= 16 and "cross_entropy" in types and "dice" in types
+    assert sorted(BUILDERS) == sorted(types)
+
+
+@pytest.mark.parametrize("kind", _loss_types())
+def test_each_builder_makes_a_callable_loss(kind):
+    from netspec.spec.train import TrainSpec
+
+    spec = TrainSpec.model_validate({"loss": {"type": kind}}).loss[0]
+    assert callable(build_loss(spec, "regression"))
+
+
+def test_an_unknown_loss_type_fails_loudly_instead_of_falling_through():
+    from types import SimpleNamespace
+
+    with pytest.raises(ValueError, match="no builder for loss type 'mystery'"):
+        build_loss(SimpleNamespace(type="mystery", margin=1.0, class_weights=None), "regression")

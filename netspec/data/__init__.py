@@ -70,7 +70,7 @@ def prepare_data(spec: Any, plan: Any, graph: Any, base: Path, state: Optional[d
     if state is not None:
         pre.load_state_dict(state)
     else:
-        pre.fit(splits["train"], regression_target=plan.mode == "regression")
+        pre.fit(splits["train"], regression_target=plan.mode == "regression", ignore_index=getattr(plan, "ignore_index", -100))
     arrays = {name: pre.transform(t) for name, t in splits.items()}
     bundle = DataBundle(arrays, pre, bind_inputs(data, graph, arrays["train"]))
     bundle.origins = {name: t.origin for name, t in splits.items() if t.origin is not None}
@@ -147,6 +147,11 @@ def check_targets(bundle: DataBundle, plan: Any, graph: Any) -> None:
                 raise DataError(f"loss target field {target!r} is not in the data ({split} split)",
                                 path=binding.path + ("target",), hint=f"fields: {', '.join(arrays)}")
             y = arrays[target]
+            supervised = getattr(plan.program, "type", "supervised") == "supervised"  # the targets are the output's classes
+            if supervised and plan.mode in ("multiclass", "multilabel") and len(y):
+                _check_target_shape(y, plan, graph, binding, target, split, _symbol_sizes(bundle, graph, split))
+            if plan.mode == "multilabel" and len(y):
+                _check_multi_hot(y, binding, target, split, bundle.origins.get(split))
             if plan.mode in ("multiclass", "binary", "language_model", "seq2seq", "segmentation") and len(y):
                 _check_labels(y, plan, binding, split, bundle.origins.get(split))
             if plan.mode == "segmentation" and len(y):
@@ -157,11 +162,59 @@ def check_targets(bundle: DataBundle, plan: Any, graph: Any) -> None:
                                     hint="masks need the logits' height and width")
 
 
+def _symbol_sizes(bundle: DataBundle, graph: Any, split: str) -> dict[str, int]:
+    """Symbolic input dims (``seq``, ``nodes``) -> their size in this split's bound fields."""
+    sizes: dict[str, int] = {}
+    for name, fname in bundle.inputs.items():
+        got = bundle.arrays[split][fname].shape[1:]
+        for want, size in zip(graph.inputs[name].shape, got):
+            if isinstance(want, str):
+                sizes.setdefault(want, int(size))
+    return sizes
+
+
+def _check_target_shape(y: np.ndarray, plan: Any, graph: Any, binding: Any, target: str, split: str,
+                        sizes: dict[str, int]) -> None:
+    """A class index per position of the output's leading dims (multiclass: classes on the last axis, so
+    (C,) logits take one index per sample, (L, C) one per token), or one 0/1 per logit (multilabel)."""
+    name = binding.outputs[0]
+    out = tuple(graph.output_types()[name].shape)
+    want = out[:-1] if plan.mode == "multiclass" else out
+    got = tuple(y.shape[1:])
+    fits = len(got) == len(want) and all(
+        g == (w if isinstance(w, int) else sizes.get(w, g)) for w, g in zip(want, got))  # unknown symbols fit any size
+    if fits:
+        return
+    shown = tuple(w if isinstance(w, int) or w not in sizes else sizes[w] for w in want)
+    if plan.mode == "multilabel":
+        need, hint = f"one 0/1 target per logit, {fmt_shape(shown)}", "the output needs one logit per target column"
+    elif not want and len(got) == 1 and got[0] == out[-1]:
+        need, hint = "one class index per sample, ()", ("several 0/1 target columns are a multilabel task: set "
+                                                         "train.task.mode: multilabel (loss bce_with_logits)")
+    else:
+        need = f"one class index per position, {fmt_shape(shown)}" if want else "one class index per sample, ()"
+        hint = "classes are on the last axis of the logits; the target has the shape of the leading axes"
+    raise DataError(f"targets in field {target!r} ({split} split) are {fmt_shape(got)} per sample, but output {name!r} "
+                    f"is {fmt_shape(out)}: that needs {need}", hint=hint,
+                    path=binding.path + ("target",) if getattr(binding.spec, "target", None) else SOURCE_PATH)
+
+
+def _check_multi_hot(y: np.ndarray, binding: Any, target: str, split: str, origin: Any = None) -> None:
+    """Multilabel targets are 0/1 per label: other values would count as neither in the metrics."""
+    bad = ~np.isin(y, (0, 1))
+    if bad.any():
+        row = int(np.flatnonzero(bad.reshape(len(y), -1).any(axis=1))[0])
+        where = f"; {origin.describe(row)}" if origin is not None else ""
+        raise DataError(f"multilabel target {y.reshape(len(y), -1)[row][bad.reshape(len(y), -1)[row]][0]!r} in field "
+                        f"{target!r} ({split} split{where}) is not 0 or 1", path=SOURCE_PATH,
+                        hint="multilabel targets hold 0/1 per label (multi-hot)")
+
+
 def _check_labels(y: np.ndarray, plan: Any, binding: Any, split: str, origin: Any = None) -> None:
     if not np.issubdtype(y.dtype, np.integer):
         raise DataError(f"{plan.mode} targets must be integer class indices, got {y.dtype} values ({split} split)",
                         path=SOURCE_PATH, hint="use task regression for real-valued targets")
-    ignore = getattr(binding.spec, "ignore_index", None)
+    ignore = getattr(binding.spec, "ignore_index", plan.ignore_index if getattr(plan, "per_position", False) else None)
     valid = y[y != ignore] if ignore is not None else y
     k = plan.num_classes
     if k is not None and len(valid) and (valid.min() < 0 or valid.max() >= k):
@@ -176,8 +229,10 @@ def _check_labels(y: np.ndarray, plan: Any, binding: Any, split: str, origin: An
 def _weights(bundle: DataBundle, data: ds.DataSpec, plan: Any) -> None:
     y = bundle.arrays["train"].get("target")
     counts = None
-    if y is not None and y.ndim == 1 and np.issubdtype(y.dtype, np.integer) and len(y):
-        counts = np.bincount(y, minlength=plan.num_classes or 0).astype(np.float64)
+    per_position = getattr(plan, "per_position", False)
+    if y is not None and (y.ndim == 1 or per_position) and np.issubdtype(y.dtype, np.integer) and len(y):
+        valid = y[y != plan.ignore_index] if per_position else y  # per position: the labelled tokens / nodes
+        counts = np.bincount(valid, minlength=plan.num_classes or 0).astype(np.float64)
     if data.class_weights == "auto" or any(getattr(b.spec, "class_weights", None) == "auto" for b in plan.losses):
         if counts is None:
             raise DataError("class_weights auto needs integer class labels in `target`", path=("data", "class_weights"))
@@ -185,6 +240,9 @@ def _weights(bundle: DataBundle, data: ds.DataSpec, plan: Any) -> None:
     elif isinstance(data.class_weights, list):
         bundle.class_weights = np.asarray(data.class_weights, np.float64)
     if data.sampler == "weighted":
+        if per_position:
+            raise DataError("the weighted sampler draws samples by their class; per-position targets give a sample many "
+                            "classes", path=("data", "sampler"), hint="use class_weights: auto to weight the loss instead")
         if counts is None:
             raise DataError("the weighted sampler needs integer class labels in `target`", path=("data", "sampler"))
         bundle.sample_weights = 1.0 / np.maximum(counts, 1)[y]

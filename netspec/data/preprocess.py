@@ -2,8 +2,9 @@
 
 ``Preprocessor.fit(train)`` learns: one-hot categories of categorical columns, an affine scaling
 of ``features`` (standardize or min-max), image resize and per-channel normalization, the padded
-length of token sequences, and a scaling of a regression target. ``transform(table)`` returns
-ready arrays (float32 features/images, int64 tokens with ``lengths``); ``state_dict`` holds only
+length of token sequences (per-token labels are padded with the ignore index), and a scaling of a
+regression target. ``transform(table)`` returns ready arrays (float32 features/images, int64 tokens
+with ``lengths``); ``state_dict`` holds only
 plain lists and numbers, so it travels inside a checkpoint loaded with ``weights_only=True``.
 """
 
@@ -17,6 +18,8 @@ from ..errors import DataError
 from ..spec import data as ds
 from .table import Table
 
+LABELS = "target"  # a ragged field of this name holds labels per token (padded with the ignore index)
+
 
 class Preprocessor:
     def __init__(self, spec: ds.Preprocess) -> None:
@@ -24,7 +27,8 @@ class Preprocessor:
         self.state: dict[str, Any] = {}
 
     # ---- fitting -------------------------------------------------------------------------------
-    def fit(self, train: Table, regression_target: bool) -> "Preprocessor":
+    def fit(self, train: Table, regression_target: bool, ignore_index: int = -100) -> "Preprocessor":
+        """Fit on the train split; ``ignore_index`` pads per-token labels (the target the loss and metrics skip)."""
         s: dict[str, Any] = {"classes": train.classes, "vocab": train.vocab, "feature_names": train.feature_names}
         s["categories"] = {c: sorted(set(v.tolist())) for c, v in train.categorical.items()}
         features = self._features_raw(train, s["categories"])
@@ -36,6 +40,8 @@ class Preprocessor:
         if train.ragged:
             lengths = [len(seq) for seqs in train.ragged.values() for seq in seqs]
             s["max_len"] = self.spec.sequence.max_len or max(lengths, default=1)
+            if LABELS in train.ragged:
+                s["label_pad"] = ignore_index
         y = train.fields.get("target")
         if regression_target and y is not None and np.issubdtype(y.dtype, np.floating) and len(y):
             s["target"] = _affine(self.spec.target, y.reshape(len(y), -1))
@@ -82,15 +88,18 @@ class Preprocessor:
                 x = (x - np.asarray(img["mean"], np.float32)[None, :, None, None]) / np.asarray(img["std"], np.float32)[None, :, None, None]
             out["image"] = x.astype(np.float32)
         for name, seqs in table.ragged.items():
+            if name == LABELS:  # per-token labels: padded positions carry the ignore index, not a class
+                out[name] = self._pad(seqs, s.get("label_pad", -100))[0]
+                continue
             out[name], out["lengths" if name == "tokens" else f"{name}_lengths"] = self._pad(seqs)
         if "target" in s and "target" in out:
             y = out["target"]
             out["target"] = _apply(s["target"], y.reshape(len(y), -1)).reshape(y.shape)
         return out
 
-    def _pad(self, seqs: list) -> tuple[np.ndarray, np.ndarray]:
+    def _pad(self, seqs: list, value: Optional[int] = None) -> tuple[np.ndarray, np.ndarray]:
         n, seq = self.state["max_len"], self.spec.sequence
-        out = np.full((len(seqs), n), seq.pad_value, np.int64)
+        out = np.full((len(seqs), n), seq.pad_value if value is None else value, np.int64)
         lengths = np.zeros(len(seqs), np.int64)
         for i, s in enumerate(seqs):
             s = s[:n] if seq.truncate == "right" else s[-n:]

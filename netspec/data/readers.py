@@ -347,8 +347,10 @@ def token_windows(ids: np.ndarray, seq_len: int, stride: int | None, name: str) 
 
 
 def jsonl(source: ds.Jsonl, file: Path, path: SpecPath, faults: Faults | None = None) -> Table:
+    """Token ids per line, and a label per line or (a list) per token; the first labelled line decides which."""
     faults = faults or Faults()
     seqs, labels, lines, seen = [], [], [], 0
+    per_token: bool | None = None
     for i, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
         if not line.strip():
             continue
@@ -358,22 +360,45 @@ def jsonl(source: ds.Jsonl, file: Path, path: SpecPath, faults: Faults | None = 
             if not isinstance(obj, dict):
                 raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
             seq = obj[source.tokens]
-            if not isinstance(seq, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in seq):
+            if not isinstance(seq, list) or not all(_is_int_value(t) for t in seq):
                 raise TypeError(f"{source.tokens!r} is not a list of integers")
             label = obj[source.target] if source.target is not None else None
-            if source.target is not None and (isinstance(label, bool) or not isinstance(label, (int, float))
-                                              or not np.isfinite(label)):
-                raise TypeError(f"{source.target!r} is {label!r}, not a finite number")
+            if source.target is not None:
+                _check_label(source.target, label, len(seq), per_token)
+                per_token = isinstance(label, list) if per_token is None else per_token
             ids = np.asarray(seq, np.int64)
         except (ValueError, KeyError, TypeError, OverflowError) as exc:
             faults.bad(f"{file}, line {i}", str(exc), "bad line", path + ("path",), file=file)
             continue
         seqs.append(ids)
-        labels.append(label)
+        labels.append(np.asarray(label, np.int64) if per_token else label)
         lines.append(i)
     faults.limit(file, seen, path + ("path",))
-    table = Table(ragged={"tokens": seqs}, origin=Origin(str(file), "line", np.asarray(lines, dtype=np.int64), total=seen))
-    if source.target is not None:
+    table = Table(ragged={"tokens": seqs}, origin=Origin(str(file), "line", np.asarray(lines, dtype=np.int64), total=seen),
+                  classes=list(source.classes) if source.classes else None)
+    if source.target is not None and per_token:
+        table.ragged["target"] = labels  # padded to max_len with the ignore index (preprocess.py)
+    elif source.target is not None:
         y = np.asarray(labels)
         table.fields["target"] = y.astype(np.int64) if np.issubdtype(y.dtype, np.integer) else y.astype(np.float32)
     return table
+
+
+def _is_int_value(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _check_label(key: str, label, num_tokens: int, per_token: bool | None) -> None:
+    """One finite number, or a list of integers as long as the tokens; every line like the first labelled one."""
+    if isinstance(label, list):
+        if per_token is False:
+            raise TypeError(f"{key!r} is a list, but earlier lines hold one label each")
+        if not all(_is_int_value(v) for v in label):
+            raise TypeError(f"{key!r} is not a list of integer class indices")
+        if len(label) != num_tokens:
+            raise ValueError(f"{key!r} holds {len(label)} labels for {num_tokens} tokens (one label per token)")
+        return
+    if per_token:
+        raise TypeError(f"{key!r} is {label!r}, but earlier lines hold a list of labels per token")
+    if isinstance(label, bool) or not isinstance(label, (int, float)) or not np.isfinite(label):
+        raise TypeError(f"{key!r} is {label!r}, not a finite number")

@@ -27,11 +27,12 @@ def load_source(source, base: Path, classify: bool, path: SpecPath = SOURCE_PATH
         return sklearn_table(source)
     if isinstance(source, ds.Generated):
         return generated_table(source)
-    if isinstance(source, (ds.StdlibText, ds.SequenceTask, ds.Shapes)):
+    if isinstance(source, (ds.StdlibText, ds.SequenceTask, ds.Shapes, ds.Graphs)):
         from .corpus import stdlib_table
-        from .synthetic import sequence_table, shapes_table
+        from .synthetic import graphs_table, sequence_table, shapes_table
 
-        return {ds.StdlibText: stdlib_table, ds.SequenceTask: sequence_table, ds.Shapes: shapes_table}[type(source)](source)
+        return {ds.StdlibText: stdlib_table, ds.SequenceTask: sequence_table, ds.Shapes: shapes_table,
+                ds.Graphs: graphs_table}[type(source)](source)
     return readers.read(source, base, classify, path, faults, expect)
 
 

@@ -8,6 +8,11 @@ so no string is in both the train and the validation split.
 size, place and brightness, so only the outline tells the kinds apart) plus Gaussian noise, and
 masks that give each pixel its class: 0 background, k + 1 for ``kinds[k]`` (or 1 for any shape
 with ``classes: binary``). Later shapes cover earlier ones, in the image and in the mask.
+
+``graphs_table``: one stochastic-block-model graph per sample (node communities drawn uniformly;
+an edge with probability p_in inside a community, p_out across), its normalized adjacency
+D^-1/2 (A + I) D^-1/2 (Kipf & Welling's renormalization), node features N(0, noise²) plus
+``signal`` on the feature of the node's community, and the community as the node's label.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from ..spec.task_sources import SequenceTask, Shapes
+from ..spec.task_sources import Graphs, SequenceTask, Shapes
 from .table import Table
 
 SEQ_SPECIALS = ["<pad>", "<sos>", "<eos>"]
@@ -83,3 +88,23 @@ def shapes_table(src: Shapes) -> Table:
         images += rng.normal(0, src.noise, size=images.shape).astype(np.float32)
     classes = ["background"] + (list(src.kinds) if src.classes == "kind" else ["object"])
     return Table({"image": np.clip(images, 0, 1), "mask": masks}, classes=classes)
+
+
+def graphs_table(src: Graphs) -> Table:
+    rng = np.random.default_rng(src.seed)
+    g, n = src.num_samples, src.num_nodes
+    features = np.zeros((g, n, src.num_features), np.float32)
+    adjacency = np.zeros((g, n, n), np.float32)
+    labels = np.zeros((g, n), np.int64)
+    for i in range(g):
+        y = rng.integers(0, src.num_classes, size=n)
+        p = np.where(y[:, None] == y[None, :], src.p_in, src.p_out)
+        upper = np.triu(rng.uniform(size=(n, n)) < p, 1)
+        a = (upper | upper.T) + np.eye(n)  # undirected, with self-loops
+        d = 1.0 / np.sqrt(a.sum(1))
+        adjacency[i] = a * d[:, None] * d[None, :]
+        x = rng.normal(0, src.noise, size=(n, src.num_features))
+        x[np.arange(n), y] += src.signal
+        features[i], labels[i] = x, y
+    return Table({"features": features, "adjacency": adjacency, "target": labels},
+                 classes=[str(c) for c in range(src.num_classes)])

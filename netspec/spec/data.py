@@ -12,11 +12,13 @@ csv / parquet      ``features`` (F,) (categorical columns one-hot encoded), ``ta
 arrays (.npz/.npy) one field per array key (``x``/``y`` keys renamed by ``fields:``)
 image_folder       ``image`` (C, H, W) float32 in [0, 1], ``target`` (class index by folder)
 text               ``tokens`` (seq_len,) int64 windows; ``next`` the same shifted by one
-jsonl              ``tokens`` (max_len,) int64 padded, ``lengths``, optional ``target``
+jsonl              ``tokens`` (max_len,) int64 padded, ``lengths``, optional ``target`` (a label, or
+                   (max_len,) labels per token padded with the ignore index)
 generated          ``features``/``image``/``tokens`` and ``target`` (see ``Generated.kind``)
 stdlib_text        like ``text``, from Python's own standard library (see ``netspec.spec.task_sources``)
 sequence_task      ``src``, ``src_lengths``, ``tgt_in``, ``tgt_out`` (generated seq2seq pairs)
 shapes             ``image`` (1, H, W) and ``mask`` (H, W) (generated shapes with masks)
+graphs             ``features`` (nodes, F), ``adjacency`` (nodes, nodes), ``target`` (nodes,) (generated graphs)
 =================  ============================================================================
 
 ``inputs:`` maps each model input to a field (default: the only model input takes the only
@@ -31,7 +33,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .reliability import BadSamples, BadSamplesError
-from .task_sources import SequenceTask, Shapes, StdlibText
+from .task_sources import Graphs, SequenceTask, Shapes, StdlibText
 
 FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")]
 T = TypeVar("T")
@@ -99,11 +101,13 @@ class Text(StrictModel):
 
 
 class Jsonl(StrictModel):
-    """One JSON object per line with a list of token ids (and optionally a label)."""
+    """One JSON object per line with a list of token ids (and optionally a label, or a label per token)."""
     type: Literal["jsonl"]
     path: str
     tokens: str = Field("tokens", description="The key holding the token ids.")
-    target: Optional[str] = Field(None, description="The key holding a label (class index or number).")
+    target: Optional[str] = Field(None, description="The key holding a label (class index or number), or a list of class "
+                                                    "indices, one per token (tagging; padded with the loss's ignore_index).")
+    classes: Optional[list[str]] = Field(None, description="Names of the class indices, in index order (reports, predictions).")
 
 
 class Generated(StrictModel):
@@ -121,7 +125,8 @@ class Generated(StrictModel):
     seed: int = 0
 
 
-Source = tagged(Union[Sklearn, Csv, Parquet, Arrays, ImageFolder, Text, Jsonl, Generated, StdlibText, SequenceTask, Shapes],
+Source = tagged(Union[Sklearn, Csv, Parquet, Arrays, ImageFolder, Text, Jsonl, Generated, StdlibText, SequenceTask, Shapes,
+                      Graphs],
                 "Where samples come from: a name (for sklearn use {type: sklearn, name: digits}) or {type: ..., ...}.")
 
 

@@ -70,6 +70,8 @@ class TrainPlan:
     input_fields: dict[str, Optional[str]] = field(default_factory=dict)  # model input -> data field (None: default)
     program: Any = None  # train.program (its settings: decoding, special tokens, ...)
     roles: dict[str, Any] = field(default_factory=dict)  # what a program's models/inputs/outputs do (gan: noise, condition, ...)
+    per_position: bool = False  # classification with (..., C) logits: one class per position (token, node), classes last
+    ignore_index: int = -100  # per_position: the target of positions no loss or metric counts (padding)
 
 
 def monitor_mode(key: str, mode: str = "auto") -> str:
@@ -100,8 +102,11 @@ def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings:
         return None
     graph = next(iter(graphs.values()))
     out_types = graph.output_types()
+    if target_matrix is None:
+        target_matrix = has_target_matrix(spec)
     mode = _mode(train, out_types, target_matrix)
-    num_classes = _num_classes(mode, out_types)
+    per_position = _per_position(train, mode, graph, out_types, errors)
+    num_classes = _num_classes(mode, out_types, per_position)
     losses = _losses(train, mode, graph, out_types, errors)
     metrics = _metrics(train, mode, errors)
     logged = ["train.loss", "val.loss", "lr"] + [f"val.{m.key}" for m in metrics]
@@ -121,6 +126,8 @@ def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings:
     _warnings(spec, train, graph, losses, warnings)
     plan = TrainPlan(mode, num_classes, losses, metrics, logged, monitor, monitor_mode(monitor, es.mode if es else "auto"))
     plan.program = train.program
+    if per_position:
+        plan.per_position, plan.ignore_index = True, _ignore_index(losses, errors)
     if train.program.type in PROGRAM_MODES:
         check_prediction_program(spec, train, graph, plan, errors, warnings)
     if spec.data is not None:
@@ -134,6 +141,13 @@ def check_optimizer_names(train: TrainSpec, graphs: dict, errors: list) -> None:
         if name not in graphs:
             errors.append(SpecError(f"optimizers names {name!r}, which is not a model of this spec",
                                     path=("train", "optimizers", name), at_key=True, hint=f"models: {', '.join(graphs)}"))
+
+
+def has_target_matrix(spec: Any) -> bool:
+    """The data source names several target columns (CSV/Parquet ``target: [a, b, ...]``): a 0/1 matrix,
+    so auto classification is multilabel (validate and the trainer decide alike)."""
+    target = getattr(spec.data.source, "target", None) if spec.data is not None else None
+    return isinstance(target, list) and len(target) > 1
 
 
 def _mode(train: TrainSpec, out_types: dict, target_matrix: Optional[bool]) -> str:
@@ -150,8 +164,47 @@ def _mode(train: TrainSpec, out_types: dict, target_matrix: Optional[bool]) -> s
     return "multilabel" if target_matrix else "multiclass"
 
 
-def _num_classes(mode: str, out_types: dict) -> Optional[int]:
+def _per_position(train: TrainSpec, mode: str, graph: Any, out_types: dict, errors: list) -> bool:
+    """Classification logits of rank >= 2 hold one prediction per position, classes on the LAST axis ((L, C)
+    per token, (N, C) per node; segmentation, a program of its own, has them first). Multiclass only: a
+    per-position binary or multilabel output is refused here rather than failing in the trainer."""
+    if train.task.type != "classification" or train.program.type in PROGRAM_MODES:
+        return False
+    name, out = next(iter(out_types.items()))
+    if len(out.shape) < 2:
+        return False
+    if mode != "multiclass":
+        shape = "(" + ", ".join(str(d) for d in out.shape) + ")"
+        errors.append(SpecError(f"output {name!r} is {shape}: {mode} classification per position is not supported",
+                                path=_output_path(graph, name),
+                                hint="give each position C >= 2 class logits on the last axis (multiclass per position, "
+                                     "cross_entropy), or flatten the output for one prediction per sample"))
+        return False
+    return True
+
+
+def _output_path(graph: Any, name: str) -> SpecPath:
+    for out_name, value in graph.outputs:
+        if out_name == name and value[0] != "input":
+            return graph.node(value[1]).path
+    return ("model", "outputs")
+
+
+def _ignore_index(losses: list[LossBinding], errors: list) -> int:
+    """The one target value that marks padded positions, for the data, the losses and the metrics."""
+    found = [(b.spec.ignore_index, b.path) for b in losses if hasattr(b.spec, "ignore_index")]
+    for value, path in found[1:]:
+        if value != found[0][0]:
+            errors.append(SpecError(f"losses ignore different targets ({found[0][0]} and {value}); padded positions "
+                                    "carry one ignore index", path=path + ("ignore_index",),
+                                    hint=f"give every loss ignore_index: {found[0][0]}"))
+    return found[0][0] if found else -100
+
+
+def _num_classes(mode: str, out_types: dict, per_position: bool = False) -> Optional[int]:
     first = next(iter(out_types.values())).shape
+    if per_position:
+        return first[-1] if isinstance(first[-1], int) else None
     if mode in ("multiclass", "multilabel") and first and isinstance(first[0], int):
         return first[0]
     if mode == "binary":

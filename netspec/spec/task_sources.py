@@ -1,6 +1,7 @@
-"""Data sources for the language-model, seq2seq and segmentation programs (members of the
-``data.source`` union): a real text corpus that every Python installation carries, generated
-sequence tasks and generated shapes with masks. Plain pydantic, no torch; nothing is downloaded.
+"""Data sources for the language-model, seq2seq and segmentation programs and for node classification
+(members of the ``data.source`` union): a real text corpus that every Python installation carries,
+generated sequence tasks, generated shapes with masks and generated graphs with node labels. Plain
+pydantic, no torch; nothing is downloaded.
 
 ==============  =================================================================================
 source          fields
@@ -9,6 +10,8 @@ stdlib_text     ``tokens`` (seq_len,) int64 windows, ``next`` the same shifted b
 sequence_task   ``src`` (max_len,) digits padded with <pad>, ``src_lengths``, ``tgt_in``
                 (<sos> y1 … y_n, padded), ``tgt_out`` (y1 … y_n <eos>, padded): (max_len + 1,)
 shapes          ``image`` (1, H, W) float32 in [0, 1] (noisy), ``mask`` (H, W) int64 class per pixel
+graphs          ``features`` (nodes, num_features) float32, ``adjacency`` (nodes, nodes) float32, the
+                normalized D^-1/2 (A + I) D^-1/2, ``target`` (nodes,) int64 community of each node
 ==============  =================================================================================
 """
 
@@ -16,7 +19,7 @@ from typing import Literal, Optional
 
 from pydantic import Field, model_validator
 
-from .base import PositiveInt, StrictModel
+from .base import PositiveFloat, PositiveInt, StrictModel
 
 #: modules whose documentation strings make the default corpus (prose-rich, present in every CPython)
 STDLIB_MODULES = ["argparse", "collections", "difflib", "doctest", "functools", "inspect", "json", "logging",
@@ -77,3 +80,26 @@ class Shapes(StrictModel):
     classes: Literal["kind", "binary"] = Field("kind", description="kind: one class per shape kind; binary: object vs background.")
     noise: float = Field(0.1, ge=0, description="Standard deviation of Gaussian pixel noise.")
     seed: int = 0
+
+
+class Graphs(StrictModel):
+    """Generated graphs for node classification, one graph per sample: a stochastic block model (each node in
+    one of num_classes communities, an edge with probability p_in inside a community and p_out across), node
+    features that are noisy indicators of the community (so neighbours help), the community as each node's label."""
+    type: Literal["graphs"]
+    num_samples: PositiveInt = Field(200, description="Graphs (samples).")
+    num_nodes: PositiveInt = Field(64, ge=2, description="Nodes per graph.")
+    num_classes: PositiveInt = Field(4, ge=2, description="Communities, which are the classes.")
+    num_features: PositiveInt = Field(16, description="Features per node: the first num_classes indicate the community.")
+    p_in: float = Field(0.2, gt=0, le=1, description="Edge probability between two nodes of one community.")
+    p_out: float = Field(0.02, ge=0, le=1, description="Edge probability between nodes of different communities.")
+    signal: PositiveFloat = Field(1.0, description="Value of the community's indicator feature (before noise).")
+    noise: float = Field(1.0, ge=0, description="Standard deviation of Gaussian noise on every feature.")
+    seed: int = 0
+
+    @model_validator(mode="after")
+    def _sizes(self) -> "Graphs":
+        if self.num_features < self.num_classes:
+            raise ValueError(f"num_features ({self.num_features}) must be at least num_classes ({self.num_classes}): "
+                             "one indicator feature per community")
+        return self

@@ -5,7 +5,9 @@ mode; ``update(output, target)`` takes the raw model output (logits or probabili
 target field, ``compute()`` returns {key: float} (a list of lists for confusion_matrix) and
 resets. Preds are adapted per task: probabilities for binary/multilabel (sigmoid of logits),
 logits for multiclass and segmentation ((N, C, H, W) against (N, H, W) masks), flattened (N·L, V)
-for language models and seq2seq (perplexity reads (N, L, V)).
+for language models and seq2seq (perplexity reads (N, L, V)) and for per-position multiclass
+classification (``plan.per_position``: (N, ..., C) logits, classes last, against (N, ...) class
+indices; positions whose target is ``plan.ignore_index``, the padding, count for no metric).
 """
 
 from __future__ import annotations
@@ -89,6 +91,9 @@ class MetricSet:
     def __init__(self, metrics: list, plan: Any, device: torch.device, threshold: float = 0.5,
                  probabilities: bool = False, ignore: int | None = None) -> None:
         self.mode = plan.mode
+        self.per_position = getattr(plan, "per_position", False)
+        if self.per_position and ignore is None:
+            ignore = plan.ignore_index  # padded tokens / nodes: the same label the data pads with and the loss skips
         self.items = [(m.key, m.type, build_metric(m, plan.mode, plan.num_classes, threshold, ignore).to(device))
                       for m in metrics]
         self.probabilities = probabilities  # the model already outputs probabilities
@@ -115,6 +120,8 @@ class MetricSet:
                     metric.update(output, target)
                 else:
                     metric.update(output.reshape(-1, output.shape[-1]), target.reshape(-1))
+            elif self.per_position:  # (N, ..., C) logits, classes last: one row per position
+                metric.update(output.reshape(-1, output.shape[-1]), target.reshape(-1))
             elif mode in ("multiclass", "segmentation"):  # (N, C[, H, W]) logits, (N[, H, W]) class indices
                 metric.update(output, target)
             else:

@@ -56,11 +56,8 @@ class Session:
 
 
 def resolve_plan(checked: Checked) -> TrainPlan:
-    spec = checked.spec
-    src = spec.data.source if spec.data is not None else None
-    matrix = isinstance(getattr(src, "target", None), list) and len(src.target) > 1
     errors: list = []
-    plan = plan_training(spec, checked.graphs, errors, [], target_matrix=matrix)
+    plan = plan_training(checked.spec, checked.graphs, errors, [])  # the mode as validate resolves it (plan.py)
     raise_all(errors)
     if plan is None:
         raise TrainError("the spec has no model to train")

@@ -27,7 +27,7 @@ class Supervised:
         recon_field = inputs[model.input_names[0]]
         self.terms: list[tuple[float, tuple[str, ...], str, Callable]] = []
         for b in plan.losses:
-            fn = build_loss(b.spec, plan.mode, class_weights)
+            fn = build_loss(b.spec, plan.mode, class_weights, plan.ignore_index)
             if hasattr(fn, "to"):
                 fn = fn.to(device)
             self.terms.append((b.spec.weight, b.outputs, b.target or recon_field, fn))
