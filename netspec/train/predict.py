@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import csv
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 import numpy as np
 import torch
@@ -67,6 +67,10 @@ def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_siz
     shapes = {n: t.shape for n, t in graph.inputs.items()}
     read = read_prediction_input(input_path, schema_of(spec, pre.state, graph), shapes)
     arrays = pre.transform(read.table)
+    longest = pre.state.get("max_len")
+    cut = sum(len(s) > longest for s in read.table.ragged.get("tokens", [])) if longest else 0
+    if cut:  # the training's padded length: what a sequence is read as (its tail has no prediction)
+        read.notes.append(f"{cut} sequence(s) longer than the model's {longest} tokens were truncated as in training")
     inputs = {n: (spec.data.inputs.get(n) if spec.data else None) or (n if n in arrays else
               next((c for c in INPUT_CANDIDATES if c in arrays), n)) for n in model.input_names}
     check_fields(input_path, arrays, inputs, graph, read.rows)
@@ -74,7 +78,10 @@ def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_siz
         chunks = [model(*[torch.as_tensor(arrays[inputs[n]][s: s + batch_size]) for n in model.input_names])
                   for s in range(0, len(read.table), batch_size)]
     out = torch.cat([c[0] if isinstance(c, tuple) else c for c in chunks]).float()
-    result = _format(plan, out, pre, ckpt, getattr(spec.train.task, "threshold", 0.5) if spec.train else 0.5)
+    if getattr(plan, "per_position", False):  # a class per token or node: one row per real position
+        result = per_position_rows(out, pre, arrays.get("lengths") if "tokens" in inputs.values() else None)
+    else:
+        result = _format(plan, out, pre, ckpt, getattr(spec.train.task, "threshold", 0.5) if spec.train else 0.5)
     _write(output_path, result)
     return {"output": str(output_path), "rows": len(read.table), "columns": list(result), "checkpoint": describe(ckpt),
             "notes": read.notes}
@@ -111,6 +118,19 @@ def _check_ids(file: Path, ids: np.ndarray, name: str, fname: str, graph: Any, r
                 row = rows[int(bad[0])] if int(bad[0]) < len(rows) else f"row {int(bad[0])}"
                 raise DataError(f"{row}: token id out of range for the embedding's {node.layer.num_embeddings} ids",
                                 location=Location.whole(file), hint="token ids must come from the training vocabulary")
+
+
+def per_position_rows(out: torch.Tensor, pre: Preprocessor, lengths: Optional[np.ndarray]) -> dict[str, np.ndarray]:
+    """(N, L, C) logits -> one row per sample and position (``sample``, ``position``, ``label``,
+    ``prob_<class>``); a sequence's padding (positions past its ``lengths``) has no row."""
+    probs = torch.softmax(out, dim=-1).numpy()
+    n, length, k = probs.shape
+    classes = pre.state.get("classes") or [str(i) for i in range(k)]
+    valid = np.ones((n, length), bool) if lengths is None else np.arange(length)[None, :] < lengths[:, None]
+    sample, position = np.nonzero(valid)
+    picked = probs[sample, position]
+    return {"sample": sample, "position": position, "label": np.asarray(classes, dtype=object)[picked.argmax(1)],
+            **{f"prob_{c}": picked[:, i] for i, c in enumerate(classes)}}
 
 
 def _format(plan, out: torch.Tensor, pre: Preprocessor, ckpt: dict, threshold: float = 0.5) -> dict[str, np.ndarray]:
