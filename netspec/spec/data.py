@@ -62,7 +62,7 @@ class Csv(_Tabular):
 
 
 class Parquet(_Tabular):
-    """A Parquet file (needs pyarrow: `pip install netspec[parquet]`)."""
+    """A Parquet file (needs pyarrow: `pip install pyarrow`, or the `parquet` extra)."""
     type: Literal["parquet"]
 
 
