@@ -11,8 +11,8 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from functools import lru_cache
 from importlib.metadata import packages_distributions
-from pathlib import Path
 
 import pytest
 
@@ -52,6 +52,7 @@ def imports(tree: ast.Module):
     yield from walk(tree, False)
 
 
+@lru_cache(maxsize=1)
 def third_party_imports() -> list[tuple[str, str, int, bool]]:
     """(module, file, line, inside a function) for the imports of modules outside the standard library."""
     out = []
@@ -65,11 +66,16 @@ def third_party_imports() -> list[tuple[str, str, int, bool]]:
     return out
 
 
+@lru_cache(maxsize=1)
+def _providers() -> dict[str, list[str]]:
+    return packages_distributions()  # reads every installed distribution's file list: once
+
+
 def distributions_of(module: str) -> set[str]:
     implied = next((d for m, d in IMPLIED.items() if module == m or module.startswith(m + ".")), None)
     if implied:
         return {_norm(implied)}
-    return {_norm(d) for d in packages_distributions().get(module.split(".")[0], [])}
+    return {_norm(d) for d in _providers().get(module.split(".")[0], [])}
 
 
 def test_the_scan_sees_function_level_imports():
@@ -113,3 +119,15 @@ def test_the_distribution_name_and_extras_match_the_code():
         assert _norm(package) in extras[extra], extra
         assert _norm(package) in _names(project["optional-dependencies"]["dev"]), f"the dev extra lacks {package}"
     assert project["scripts"] == {"netspec": "netspec.cli.app:main"}
+
+
+def test_the_version_is_the_installed_distributions():
+    from importlib import metadata
+
+    import netspec
+
+    try:
+        installed = metadata.version(DISTRIBUTION)
+    except metadata.PackageNotFoundError:
+        pytest.skip(f"{DISTRIBUTION} is not installed here (netspec runs from a source tree)")
+    assert netspec.__version__ == installed == _project()["version"]
