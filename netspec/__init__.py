@@ -39,12 +39,9 @@ def build_graph(path: str, overrides: list[str] | tuple[str, ...] = (), model: s
 
 
 def _version() -> str:
-    from importlib import metadata  # lazily: importlib.metadata costs ~25 ms at start-up
+    from .distribution import version
 
-    try:
-        return metadata.version("netspec")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0+unknown"
+    return version()
 
 
 def __getattr__(name: str) -> Any:

@@ -18,7 +18,7 @@ from typing import Any, Iterable, Sequence
 from pydantic import BaseModel, ValidationError
 
 from .errors import Location, NetspecError, SpecError, SpecErrors, SpecPath, format_path
-from .source import SourceMap
+from .source import SourceMap, plain_value
 
 
 @dataclass(frozen=True)
@@ -122,9 +122,30 @@ def _one(errs: list[dict], full: SpecPath, rel: SpecPath, data: Any, root: type[
         msg = first["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
         return SpecError(msg, path=full)
     value = first.get("input")
+    if isinstance(value, str) and _quoted_scalar(value, errs):
+        key = f"{rel[-1]}: " if rel and isinstance(rel[-1], str) else ""
+        return SpecError(f"expected {' or '.join(expected)}, got {show(value)}, a quoted string", path=full,
+                         hint=f"remove the quotes: {key}{value}")
     choices = [c for e in errs if e["type"] == "literal_error" for c in re.findall(r"'([^']*)'", str(e["ctx"]["expected"]))]
     hint = did_you_mean(value, choices) if isinstance(value, str) and choices else None
     return SpecError(f"expected {' or '.join(expected)}, got {show(value)}", path=full, hint=hint)
+
+
+def _quoted_scalar(value: str, errs: list[dict]) -> bool:
+    """The string is what a quoted number or boolean becomes, and that number or boolean would do."""
+    plain = plain_value(value)
+    if isinstance(plain, str) or plain is None:
+        return False
+    for e in errs:
+        kind = e["type"]
+        if isinstance(plain, bool):
+            if kind in ("bool_type", "bool_parsing"):
+                return True
+        elif kind in ("int_type", "int_parsing") and isinstance(plain, int) or kind in ("float_type", "float_parsing"):
+            return True
+        elif kind == "literal_error" and str(plain) in re.split(r",\s*|\s+or\s+", str(e["ctx"]["expected"])):
+            return True
+    return False
 
 
 def _expected(err: dict) -> str | None:

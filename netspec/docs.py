@@ -1,5 +1,5 @@
 """Documentation derived from the registry: one entry per layer (used by `netspec layers`, the
-generated reference pages and the JSON Schema)."""
+generated reference pages and the JSON Schema), and one per shipped block (netspec/blocks/*.yaml)."""
 
 from __future__ import annotations
 
@@ -39,6 +39,46 @@ def layer_doc(tag: str) -> dict[str, Any]:
         "params": params,
         "examples": [example_text(tag, ex.params) for ex in cls.examples],
     }
+
+
+def block_docs() -> list[dict[str, Any]]:
+    from .blocks import library
+
+    return [block_doc(name) for name in sorted(library())]
+
+
+def block_doc(name: str) -> dict[str, Any]:
+    """A shipped block: its library file, description, arguments (with defaults), inputs, outputs."""
+    from pathlib import Path
+
+    from .blocks import library
+
+    block, raw, smap = library()[name]
+    loc = smap.locate(("blocks", name), at_key=True)
+    args = [{"name": arg, "type": spec.type, "required": spec.required,
+             "default": None if spec.required else spec.default, "description": spec.description or ""}
+            for arg, spec in block.args.items()]
+    usage = ", ".join(f"{a['name']}: <{a['type']}>" for a in args if a["required"])
+    last = raw["layers"][-1]
+    return {
+        "type": name,
+        "library": Path(loc.file).stem if loc else "",
+        "line": loc.line if loc else None,
+        "description": " ".join((block.description or "").split()),
+        "args": args,
+        "inputs": list(block.inputs),
+        "outputs": list(block.outputs) if block.outputs else ["(its last layer)" if not isinstance(last, dict)
+                                                                 or "name" not in last else last["name"]],
+        "layers": len(block.layers),
+        "example": f"- {{name: NAME, {name}: {{{usage}}}"
+                   + (f", inputs: [{', '.join(f'<{i}>' for i in block.inputs)}]}}" if len(block.inputs) > 1 else "}"),
+    }
+
+
+def args_text(args: list[dict]) -> str:
+    """``out: int, stride: int = 1`` for a block's arguments."""
+    return ", ".join(a["name"] + f": {a['type']}" + ("" if a["required"] else f" = {json.dumps(a['default'])}")
+                     for a in args)
 
 
 def inputs_text(cls: type[Layer]) -> str:

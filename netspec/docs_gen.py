@@ -3,8 +3,10 @@ registry and the spec's pydantic models (parameters, types, defaults, descriptio
 contract, an example). Nothing here is typed by hand except the metrics' and losses' one-line
 contracts, which the spec models do not carry.
 
-    python -m netspec.docs_gen            # rewrite docs/reference/
+    python -m netspec.docs_gen            # rewrite docs/reference/ and docs/guide/data-sources.md
     python -m netspec.docs_gen --check    # exit 1 and list stale pages (tests/test_docs_reference.py)
+
+The data-sources guide page comes from netspec/docs_data.py.
 """
 
 from __future__ import annotations
@@ -174,12 +176,16 @@ def write(root: Path = DOCS) -> int:
 
 
 def main(argv: list[str]) -> int:
+    from . import docs_data
+
     if "--check" in argv:
-        bad = stale()
+        bad = [f"docs/reference/{rel}" for rel in stale()] + (["docs/guide/data-sources.md"] if docs_data.stale() else [])
         for rel in bad:
-            print(f"stale: docs/reference/{rel}", file=sys.stderr)
+            print(f"stale: {rel}", file=sys.stderr)
         return 1 if bad else 0
     print(f"wrote {write()} pages under {DOCS}", file=sys.stderr)
+    docs_data.write()
+    print(f"wrote {docs_data.PAGE}", file=sys.stderr)
     return 0
 
 

@@ -28,6 +28,7 @@ from typing import Any
 import yaml
 
 from .errors import Location, SpecError, SpecPath
+from .yaml_hints import explain
 
 MAX_BYTES = 16 * 1024 * 1024
 MAX_VALUES = 50_000  # values after alias expansion (the largest shipped spec has under 200)
@@ -121,6 +122,10 @@ def load_text(text: str, file: str = "<string>") -> tuple[Any, SourceMap]:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file, 1, 1)
         problem = exc.problem or exc.context or "invalid YAML"
+        plain = explain(text, problem, loc.line) if mark else None  # a tab, a misaligned key: in plain words
+        if plain is not None:
+            raise SpecError(f"invalid YAML: {plain.message}", hint=plain.hint,
+                            location=Location(file, plain.line, plain.col)) from None
         raise SpecError(f"invalid YAML: {problem}", location=loc) from None
     except yaml.reader.ReaderError as exc:  # control characters, bad bytes
         pos = exc.position if isinstance(exc.position, int) else 0
@@ -191,6 +196,20 @@ def load_file(path: str | Path) -> tuple[Any, SourceMap]:
             f"spec is not UTF-8 text (byte {exc.start})", location=Location(str(path), 1, 1)
         ) from None
     return load_text(text, str(path))
+
+
+def plain_value(text: str) -> Any:
+    """What ``text`` would be written as a plain (unquoted) YAML scalar: null, a bool, an int, a
+    float, or the string itself (e.g. for "the value is a quoted number" diagnostics)."""
+    loc = Location("<text>", 1, 1)
+    try:
+        for rx, parse in ((_NULL, lambda t: None), (_BOOL, lambda t: t.lower() == "true"),
+                          (_INT, lambda t: _parse_int(t, loc)), (_FLOAT, lambda t: _parse_float(t, loc))):
+            if rx.match(text):
+                return parse(text)
+    except SpecError:  # an integer beyond 64 bits stays a string
+        pass
+    return text
 
 
 def parse_scalar(text: str, file: str = "<--set>") -> Any:

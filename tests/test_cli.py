@@ -86,6 +86,46 @@ def test_layers_lists_and_describes():
     assert doc["params"][0]["required"] and doc["contract"].startswith("(C, H, W) →")
 
 
+def test_layers_lists_and_describes_the_shipped_blocks():
+    import yaml
+
+    from netspec.blocks import LIBRARY_DIR
+
+    shipped = {}  # the block libraries as written: name -> (file, args)
+    for path in sorted(LIBRARY_DIR.glob("*.yaml")):
+        for name, block in yaml.safe_load(path.read_text(encoding="utf-8"))["blocks"].items():
+            shipped[name] = (path.stem, block.get("args", {}))
+    listing = json.loads(invoke("layers", "--json").stdout)
+    assert {d["type"] for d in listing["layers"]} >= {"conv2d", "linear"}
+    assert {b["type"]: b["library"] for b in listing["blocks"]} == {n: f for n, (f, _) in shipped.items()}
+    for b in listing["blocks"]:
+        written = shipped[b["type"]][1]
+        assert [a["name"] for a in b["args"]] == list(written)
+        for a in b["args"]:
+            w = written[a["name"]]
+            assert a["required"] == (isinstance(w, dict) and "default" not in w)
+            if not a["required"]:
+                assert a["default"] == w["default"], (b["type"], a["name"])
+    text = invoke("layers").stdout
+    assert all(name in text for name in shipped) and "out: int, stride: int = 1" in text
+    result = invoke("layers", "basic_block")
+    assert result.exit_code == 0
+    assert "basic_block (shipped block, netspec/blocks/resnet.yaml:" in result.stdout
+    assert "- {name: NAME, basic_block: {out: <int>}}" in result.stdout and "stride" in result.stdout
+    doc = json.loads(invoke("layers", "unet_up", "--json").stdout)
+    assert doc["inputs"] == ["x", "skip"] and doc["example"] == "- {name: NAME, unet_up: {out: <int>}, inputs: [<x>, <skip>]}"
+    result = invoke("layers", "basic_blok")
+    assert result.exit_code == 2 and "did you mean 'basic_block'?" in result.stderr
+
+
+def test_the_block_usage_example_validates(write_spec):
+    doc = json.loads(invoke("layers", "conv_bn_act", "--json").stdout)
+    item = doc["example"].replace("NAME", "stem").replace("<int>", "8")
+    spec = write_spec(f"netspec: 1\ninputs:\n  x: {{shape: [3, 8, 8]}}\nmodel:\n  layers:\n    {item}\n")
+    result = invoke("validate", str(spec))
+    assert result.exit_code == 0, result.stderr
+
+
 def test_schema_is_valid_json_schema_and_accepts_every_spec():
     import jsonschema
     import yaml

@@ -81,3 +81,60 @@ def test_syntax_error_is_located():
 def test_non_scalar_keys_are_refused():
     with pytest.raises(SpecError, match="keys"):
         load("? [a, b]\n: 1\n")
+
+
+def error_of(text):
+    with pytest.raises(SpecError) as info:
+        load(text)
+    loc = info.value.location
+    return (loc.line, loc.col), info.value.message.removeprefix("invalid YAML: "), info.value.hint
+
+
+@pytest.mark.parametrize("text, where", [
+    ("model:\n  layers:\n\t- relu\n", (3, 1)),                     # a tab before the item
+    ("inputs:\n\tx: {shape: [4]}\n", (2, 1)),                        # a tab before a key
+    ("model:\n  layers:\n    - linear:\n        a: 1\n\tb: 2\n", (5, 1)),
+    ("model:\n  layers:\n  \t- relu\n", (3, 3)),                    # spaces, then a tab
+    ("model:\n  layers:\n    -\trelu\n    -\trelu\n", (3, 6)),        # a tab after the dash
+])
+def test_a_tab_in_the_indentation_is_named_where_it_is(text, where):
+    at, message, hint = error_of(text)
+    assert (at, message) == (where, "tabs are not allowed in YAML indentation; use spaces") and "spaces" in hint
+
+
+def test_tabs_that_yaml_allows_stay_allowed():
+    data, _ = load("description: |\n  one\n  \ttwo\nname:\tx\nshape: [1,\n\t2]\n")
+    assert data == {"description": "one\n\ttwo\n", "name": "x", "shape": [1, 2]}
+
+
+@pytest.mark.parametrize("text, where, message", [
+    ("model:\n  layers:\n    - relu\n   outputs: [x]\n", (4, 4),
+     "key 'outputs' is indented by 3 spaces, but the keys above it are indented by 2 ('layers', line 2) or 0 ('model', line 1)"),
+    ("model:\n    layers:\n      - relu\n  outputs: [x]\n", (4, 3),
+     "key 'outputs' is indented by 2 spaces, but the keys above it are indented by 4 ('layers', line 2) or 0 ('model', line 1)"),
+    ("a:\n  b: 1\n   c: 2\n", (3, 4), "key 'c' is indented by 3 spaces, but the keys above it are indented by 2 ('b', line 2) or 0 ('a', line 1)"),
+    ("model:\n  layers:\n  - relu\n outputs: [x]\n", (4, 2),   # a list at its key's column: `layers` still counts
+     "key 'outputs' is indented by 1 space, but the keys above it are indented by 2 ('layers', line 2) or 0 ('model', line 1)"),
+    ("model:\n  layers:\n    - relu\n   - relu\n", (4, 4), "the list item is indented by 3 spaces, but the lines above it "
+     "are indented by 4 (the list item on line 3), 2 ('layers', line 2) or 0 ('model', line 1)"),
+])
+def test_a_misaligned_key_or_item_is_named_with_the_columns_it_could_take(text, where, message):
+    at, got, hint = error_of(text)
+    assert (at, got) == (where, f"bad indentation: {message}") and "line up exactly" in hint
+
+
+@pytest.mark.parametrize("text, message", [
+    ("name: a: b\n", "mapping values are not allowed in this context"),          # aligned: not an indentation problem
+    ("model:\n  layers:\n      - a: b: c\n", "mapping values are not allowed in this context"),  # a block's first line nests freely
+    ("model: {layers: [1, 2}\n", "did not find expected ',' or ']'"),
+])
+def test_other_syntax_errors_keep_the_parsers_words(text, message):
+    _, got, hint = error_of(text)
+    assert got == message and hint is None
+
+
+def test_plain_value_is_what_the_text_would_be_unquoted():
+    from netspec.source import plain_value
+
+    assert [plain_value(t) for t in ("128", "1e-3", "0x10", "true", "~", "yes", "abc", "9" * 30)] == \
+        [128, 0.001, 16, True, None, "yes", "abc", "9" * 30]

@@ -10,7 +10,6 @@ import logging
 from pathlib import Path
 from typing import Annotated, Optional
 
-import click
 import typer
 
 from .common import user_errors
@@ -27,7 +26,7 @@ EndpointOpt = Annotated[Optional[str], typer.Option("--rdzv-endpoint", help="HOS
 RdzvIdOpt = Annotated[Optional[str], typer.Option("--rdzv-id", help="Job id shared by all nodes (without --node-rank).")]
 
 
-def worker_argv(ctx: click.Context, spec: Path, sets: list[str], epochs: Optional[int], device: Optional[str],
+def worker_argv(ctx: typer.Context, spec: Path, sets: list[str], epochs: Optional[int], device: Optional[str],
                 out: Optional[Path], resume: Optional[Path], json_: bool, quiet: bool, overwrite: bool = False) -> list[str]:
     """The arguments each worker runs ``netspec`` with (global --plugin options first)."""
     root = ctx.find_root()

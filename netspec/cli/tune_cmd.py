@@ -95,8 +95,10 @@ def tune(
 
 
 def _quiet_optuna() -> None:
-    import optuna
-
+    try:
+        import optuna
+    except ImportError:
+        return  # tune_spec reports the missing package, located at the spec's tune: section
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # the per-trial lines are ours
 
 

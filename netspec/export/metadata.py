@@ -38,7 +38,7 @@ def spec_hash(spec_text: str) -> str:
 def build_metadata(spec_text: str, model_name: str, graph: Graph, dynamic_axes: dict[str, dict[int, str]],
                    ckpt: Optional[dict[str, Any]] = None, preprocess_options: Optional[dict] = None,
                    seed: Optional[int] = None) -> dict[str, str]:
-    from ..train.checkpoint import netspec_version
+    from ..distribution import version as netspec_version
 
     meta = {
         "version": netspec_version(),

@@ -55,7 +55,7 @@ def environment(session) -> dict[str, str]:
     import numpy
     import torch
 
-    from ..train.checkpoint import netspec_version
+    from ..distribution import version as netspec_version
 
     dev = session.device
     device = str(dev)

@@ -3,8 +3,8 @@
 ``tensorboard: true`` writes TensorBoard event files under ``RUN_DIR/tensorboard`` (every logged
 scalar per epoch, the learning rate, the model graph, and weight/gradient histograms on request);
 ``mlflow: true`` records an MLflow run (params, metrics per epoch, the run directory's files as
-artefacts, the model). Both need an optional extra (``pip install netspec[tensorboard]`` /
-``netspec[mlflow]``); the spec is validated without them.
+artefacts, the model). Both need an optional package (``pip install tensorboard`` / ``pip install mlflow``, or the
+extras of the same names); the spec is validated without them.
 """
 
 from typing import Optional, Union

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from ..distribution import install_hint
 from ..errors import TrainError
 
 
@@ -22,7 +23,7 @@ def scalar_items(row: dict[str, Any]) -> list[tuple[str, float]]:
 
 def missing(package: str, extra: str, key: str) -> TrainError:
     return TrainError(f"train.log.{key} needs the {package!r} package, which is not installed", path=("train", "log", key),
-                      hint=f"pip install 'netspec[{extra}]' (or pip install {package}), or set {key}: false")
+                      hint=f"{install_hint(extra)}, or set {key}: false")
 
 
 def open_trackers(session, run_dir: Path) -> list:

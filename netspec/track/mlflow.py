@@ -48,7 +48,7 @@ class MlflowTracker:
             from mlflow import MlflowClient
         except ImportError:
             raise missing("mlflow", "mlflow", "mlflow") from None
-        from ..train.checkpoint import netspec_version
+        from ..distribution import version as netspec_version
 
         self.session, self.options, self.run_dir = session, options, run_dir
         self.client = MlflowClient(tracking_uri=store_uri(options.tracking_uri))

@@ -8,6 +8,6 @@
 * ``results``   the best spec as a complete YAML, the trials as rows, plots of the search
 * ``api``       ``tune_spec``: the whole search as one library call (``netspec tune`` prints it)
 
-Optuna is an optional extra (``pip install 'netspec[tune]'``); only ``objective`` and ``study``
+Optuna is optional (``pip install optuna``, or the ``tune`` extra); only ``objective`` and ``study``
 import it, when a search runs.
 """

@@ -24,7 +24,7 @@ def tune_spec(path: str | Path, overrides: Iterable[str] = (), trials: Optional[
               device: Optional[str] = None, out: Optional[str | Path] = None, plots: bool = False,
               callbacks: Iterable[Callable] = ()) -> dict[str, Any]:
     from ..spec.plan import plan_training
-    from .study import SearchConfig, default_storage, run_search
+    from .study import SearchConfig, default_storage, require_optuna, run_search
 
     sets = list(overrides)
     checked = check(path, sets)
@@ -33,6 +33,7 @@ def tune_spec(path: str | Path, overrides: Iterable[str] = (), trials: Optional[
         if t is None:
             raise SpecError("the spec has no tune: section", path=(),
                             hint="add tune: {space: {train.optimizer.lr: {type: log_uniform, low: 1.0e-4, high: 1.0e-2}}}")
+        require_optuna()  # before anything is written
         metric = objective_metric(checked.spec, plan_training(checked.spec, checked.graphs, [], []))
         name = study_name or t.study_name or checked.spec.name or Path(path).stem
         out_dir = Path(out) if out is not None else Path("runs") / f"{name}-tune"

@@ -23,6 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Optional
 
+from ..distribution import install_hint
 from ..errors import TrainError
 from ..spec.plan import monitor_mode
 from .objective import Objective
@@ -55,18 +56,18 @@ class SearchConfig:
         return d if d != "auto" else ("maximize" if monitor_mode(self.metric) == "max" else "minimize")
 
 
-def _optuna():
+def require_optuna():
     try:
         import optuna
     except ImportError:
         raise TrainError("netspec tune needs the 'optuna' package, which is not installed", path=("tune",),
-                         hint="pip install 'netspec[tune]' (or pip install optuna)") from None
+                         hint=install_hint("tune")) from None
     warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     return optuna
 
 
 def make_sampler(config: SearchConfig):
-    optuna = _optuna()
+    optuna = require_optuna()
     s = config.tune.sampler
     if s.type == "grid":
         return optuna.samplers.GridSampler(grid(config.tune.space), seed=s.seed)
@@ -76,7 +77,7 @@ def make_sampler(config: SearchConfig):
 
 
 def make_pruner(config: SearchConfig):
-    optuna = _optuna()
+    optuna = require_optuna()
     p = config.tune.pruner
     if p.type == "median":
         return optuna.pruners.MedianPruner(p.n_startup_trials, p.n_warmup_steps, p.interval_steps)
@@ -86,7 +87,7 @@ def make_pruner(config: SearchConfig):
 
 
 def make_storage(url: Optional[str]):
-    optuna = _optuna()
+    optuna = require_optuna()
     if url is None:
         return None
     if url.split(":", 1)[0].split("+", 1)[0] in ("sqlite", "postgresql", "mysql"):
@@ -96,7 +97,7 @@ def make_storage(url: Optional[str]):
 
 
 def open_study(config: SearchConfig, create: bool = True):
-    optuna = _optuna()
+    optuna = require_optuna()
     storage = make_storage(config.storage)
     exists = config.storage is not None and config.study_name in optuna.get_all_study_names(storage)
     if exists and not config.resume and create:
@@ -143,7 +144,7 @@ def recover_stale(study) -> list[int]:
             continue
         study.tell(t.number, state=TrialState.FAIL)
         study.set_user_attr(f"lost_trial_{t.number}", "its process ended mid-trial; retried")
-        if not isinstance(study.sampler, _optuna().samplers.GridSampler):  # a grid revisits failed points itself
+        if not isinstance(study.sampler, require_optuna().samplers.GridSampler):  # a grid revisits failed points itself
             study.enqueue_trial(t.params, user_attrs={"retry_of": t.number}, skip_if_exists=False)
         lost.append(t.number)
     return lost
@@ -195,7 +196,7 @@ def _worker(config: SearchConfig, callbacks: tuple, threads: int) -> None:
     """One worker process of a multi-process search: the same study, loaded from its storage."""
     import torch
 
-    optuna = _optuna()
+    optuna = require_optuna()
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress comes through the callbacks
     torch.set_num_threads(threads)
     study = optuna.load_study(study_name=config.study_name, storage=make_storage(config.storage),
