@@ -123,8 +123,9 @@ def _parquet(file: Path) -> tuple[list[str], list[list[Any]], list[int], str]:
     try:
         import pyarrow.parquet as pq
     except ImportError:
-        raise DataError("reading Parquet needs pyarrow", location=Location.whole(file),
-                        hint="pip install pyarrow") from None
+        from ..distribution import install_hint
+
+        raise DataError("reading Parquet needs pyarrow", location=Location.whole(file), hint=install_hint("parquet")) from None
     try:
         table = pq.read_table(file)
     except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds for a corrupt file

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from ..diagnostics import did_you_mean
+from ..distribution import install_hint
 from ..errors import DataError, SpecPath
 from ..spec import data as ds
 from .faults import Faults, Origin, finite_rows
@@ -83,7 +84,7 @@ def read_rows(source, file: Path, path: SpecPath, faults: Faults | None = None) 
             import pyarrow.parquet as pq
         except ImportError:
             raise DataError("reading Parquet needs pyarrow", path=path + ("type",),
-                            hint="pip install 'netspec[parquet]'") from None
+                            hint=install_hint("parquet")) from None
         try:
             table = pq.read_table(file)
         except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds

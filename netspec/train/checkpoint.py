@@ -40,7 +40,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -55,10 +54,10 @@ TRAILER_LEN = len(MAGIC) + 64 + 1
 
 
 def netspec_version() -> str:
-    try:
-        return metadata.version("netspec")
-    except metadata.PackageNotFoundError:  # pragma: no cover - running from a source tree
-        return "0+unknown"
+    """The installed distribution's version (``netspec.distribution``: the distribution is netspec-torch)."""
+    from ..distribution import version
+
+    return version()
 
 
 def new_checkpoint(spec_text: str, spec_file: str, **fields: Any) -> dict[str, Any]:
