@@ -1,44 +1,5 @@
-"""Shared pydantic building blocks: strict models and ``type:``-tagged choices."""
+"""The spec's pydantic building blocks, which live in the leaf ``netspec.strict`` (re-exported here)."""
 
-from typing import Annotated, Any
+from ..strict import STRICT, NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
-
-# strict: a quoted "10" is not an integer and 1 is not a boolean; unknown keys are errors; numbers are
-# finite (.nan and .inf are errors: no spec value means them, and they would reach training unchecked).
-STRICT = ConfigDict(extra="forbid", strict=True, frozen=True, defer_build=True, allow_inf_nan=False)
-
-
-class StrictModel(BaseModel):
-    model_config = STRICT
-
-
-def _type_shorthand(value: Any) -> Any:
-    """``adam`` is shorthand for ``{type: adam}``."""
-    return {"type": value} if isinstance(value, str) else value
-
-
-class _BareNameSchema:
-    """JSON Schema of a tagged union: the bare type name is accepted too (for editors)."""
-
-    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict:
-        schema = handler(core_schema)
-        target = handler.resolve_ref_schema(schema) if "$ref" in schema else schema
-        tags = sorted((target.get("discriminator") or {}).get("mapping", {}))
-        description = schema.pop("description", None) or target.get("description")
-        out: dict = {"anyOf": [{"type": "string", "enum": tags}, schema]} if tags else schema
-        if description:
-            out["description"] = description
-        return out
-
-
-def tagged(union: Any, description: str | None = None) -> Any:
-    """A discriminated union on ``type`` that also accepts the bare type name."""
-    return Annotated[union, Field(discriminator="type", description=description), BeforeValidator(_type_shorthand),
-                     _BareNameSchema()]
-
-
-PositiveInt = Annotated[int, Field(gt=0)]
-NonNegInt = Annotated[int, Field(ge=0)]
-PositiveFloat = Annotated[float, Field(gt=0)]
-Probability = Annotated[float, Field(ge=0, lt=1)]
+__all__ = ["STRICT", "NonNegInt", "PositiveFloat", "PositiveInt", "Probability", "StrictModel", "tagged"]
