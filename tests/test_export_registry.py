@@ -10,7 +10,7 @@ from torch import nn
 
 from netspec.export import export_module, verify
 from netspec.layers import all_layers
-from test_registry import CASES, build, concrete, make_input
+from layer_cases import CASE_IDS, CASES, build, concrete, make_input
 
 
 class WithActivation(nn.Module):
@@ -33,7 +33,7 @@ def _inputs(example, dtypes, batch: int) -> list[torch.Tensor]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("tag,i", CASES, ids=[f"{t}-{i}" for t, i in CASES])
+@pytest.mark.parametrize("tag,i", CASES, ids=CASE_IDS)
 def test_layer_example_exports_and_verifies(tag, i, tmp_path):
     cls = all_layers()[tag]
     example = cls.examples[i]

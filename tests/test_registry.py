@@ -1,9 +1,9 @@
 """Registry-wide tests: every layer and every example obeys the layer contract.
 
 For each registered layer and each of its examples: the plain-Python shape rule equals the real
-torch forward shape, the parameter count equals torch's, FLOPs are non-negative integers, and
-every declared bad input raises a ShapeError with a message. Adding a layer adds its cases here
-automatically.
+torch forward shape, the parameter count equals torch's, and every declared bad input raises a
+ShapeError with a message (FLOPs: test_registry_flops.py; backward passes: test_registry_backward.py).
+Adding a layer adds its cases here automatically (tests/layer_cases.py).
 """
 
 from __future__ import annotations
@@ -11,84 +11,33 @@ from __future__ import annotations
 import pytest
 import torch
 
+from layer_cases import BAD, CASE_IDS, CASES, TORCH_DTYPES, case, concrete, forward_of, inputs_of, module_of
 from netspec.errors import ShapeError
-from netspec.layers import FLOAT, LONG, Layer, all_layers, register
+from netspec.layers import Layer, all_layers, register
 from netspec.layers.registry import RegistryError
 
-CASES = [(tag, i) for tag, cls in all_layers().items() for i in range(len(cls.examples))]
-BAD = [(tag, i) for tag, cls in all_layers().items() for i in range(len(cls.bad_inputs))]
-SYMBOL_SIZE = 7
 
-
-def concrete(shape):
-    return tuple(SYMBOL_SIZE if isinstance(d, str) else d for d in shape)
-
-
-def make_input(shape, dtype, low=0, high=5):
-    shape = (2,) + concrete(shape)
-    if dtype == LONG:
-        return torch.randint(low, high, shape)
-    if dtype == "bool":
-        return torch.rand(shape) > 0.5
-    return torch.randn(shape)
-
-
-def build(cls, example):
-    layer = cls.model_validate(example.params)
-    dtypes = example.dtypes or (FLOAT,) * len(example.inputs)
-    return layer, dtypes
-
-
-@pytest.mark.parametrize("tag,i", CASES, ids=[f"{t}-{i}" for t, i in CASES])
+@pytest.mark.parametrize("tag,i", CASES, ids=CASE_IDS)
 def test_shape_rule_matches_torch(tag, i):
-    cls = all_layers()[tag]
-    ex = cls.examples[i]
-    layer, dtypes = build(cls, ex)
+    layer, ex, dtypes = case(tag, i)
     inputs = [concrete(s) for s in ex.inputs]
     want = layer.output_shapes(*inputs)
-    module = layer.build(*ex.inputs)
-    act = getattr(layer, "activation", None)
-    if act is not None:
-        module.add_module("activation", act.build(*want))
-    module.eval()
-    ranges = ex.int_ranges or (None,) * len(ex.inputs)
-    xs = [make_input(s, d, *(r or (0, 5))) for s, d, r in zip(ex.inputs, dtypes, ranges)]
+    module = module_of(layer, ex).eval()
     with torch.no_grad():
-        out = module(*xs)
-        if act is not None:
-            out = module.activation(out)
-    outs = out if isinstance(out, (tuple, list)) else (out,)
+        outs = forward_of(layer, module, inputs_of(ex, dtypes))
     got = [tuple(o.shape[1:]) for o in outs]
     assert got == [tuple(s) for s in want], f"{tag}: rule says {want}, torch gives {got}"
     assert all(o.shape[0] == 2 for o in outs)
     for o in outs:
-        expected_dtype = {FLOAT: torch.float32, LONG: torch.int64, "bool": torch.bool}[layer.output_dtype(*dtypes)]
+        expected_dtype = TORCH_DTYPES[layer.output_dtype(*dtypes)]
         assert o.dtype == expected_dtype, f"{tag}: dtype {o.dtype}, rule says {expected_dtype}"
 
 
-@pytest.mark.parametrize("tag,i", CASES, ids=[f"{t}-{i}" for t, i in CASES])
+@pytest.mark.parametrize("tag,i", CASES, ids=CASE_IDS)
 def test_param_count_matches_torch(tag, i):
-    cls = all_layers()[tag]
-    ex = cls.examples[i]
-    layer, _ = build(cls, ex)
-    module = layer.build(*ex.inputs)
-    act = getattr(layer, "activation", None)
-    if act is not None:
-        module.add_module("activation", act.build(*layer.output_shapes(*ex.inputs)))
-    torch_count = sum(p.numel() for p in module.parameters())
+    layer, ex, _ = case(tag, i)
+    torch_count = sum(p.numel() for p in module_of(layer, ex).parameters())
     assert layer.num_params(*ex.inputs) == torch_count
-
-
-@pytest.mark.parametrize("tag,i", CASES, ids=[f"{t}-{i}" for t, i in CASES])
-def test_flops_are_counted(tag, i):
-    cls = all_layers()[tag]
-    ex = cls.examples[i]
-    layer, _ = build(cls, ex)
-    ins = [concrete(s) for s in ex.inputs]
-    flops = layer.flops(ins, layer.output_shapes(*ins))
-    assert isinstance(flops, int) and flops >= 0
-    if layer.num_params(*ins) > 0 and cls.family in ("dense", "conv"):
-        assert flops > 0, f"{tag} has weights but counts no FLOPs"
 
 
 @pytest.mark.parametrize("tag,i", BAD, ids=[f"{t}-bad{i}" for t, i in BAD])

@@ -8,6 +8,7 @@ import textwrap
 import pytest
 import torch
 
+from layer_cases import CASES, case
 from netspec.check import check
 from netspec.compiler import compile_model
 from netspec.diagnostics import diagnose
@@ -177,16 +178,13 @@ model:
     assert "`tie` applies to a layer, not to a block use" in str(info.value)
 
 
-PARAM_CASES = [(tag, i) for tag, cls in all_layers().items() for i, ex in enumerate(cls.examples)
-               if cls.model_validate(ex.params).param_shapes(*ex.inputs) is not None]
+PARAM_CASES = [(tag, i) for tag, i in CASES if case(tag, i)[0].param_shapes(*case(tag, i)[1].inputs) is not None]
 
 
 @pytest.mark.parametrize("tag,i", PARAM_CASES, ids=[f"{t}-{i}" for t, i in PARAM_CASES])
 def test_declared_parameter_shapes_match_torch(tag, i):
     """What `tie` checks in plain Python is what the built module really has."""
-    cls = all_layers()[tag]
-    ex = cls.examples[i]
-    layer = cls.model_validate(ex.params)
+    layer, ex, _ = case(tag, i)
     module = layer.build(*ex.inputs)
     real = {n: tuple(p.shape) for n, p in module.named_parameters() if not n.startswith("activation.")}
     assert layer.param_shapes(*ex.inputs) == real

@@ -38,7 +38,6 @@ def _simple(tag: str, module: str, doc: str) -> type[Activation]:
     return register(cls)
 
 
-Identity = _simple("identity", "Identity", "passes its input through unchanged.")
 ReLU = _simple("relu", "ReLU", "max(0, x).")
 ReLU6 = _simple("relu6", "ReLU6", "min(max(0, x), 6): a ReLU clipped at 6 (MobileNetV2).")
 SELU = _simple("selu", "SELU", "scaled ELU (self-normalizing nets; pair with lecun_normal init).")
@@ -48,6 +47,17 @@ Mish = _simple("mish", "Mish", "x · tanh(softplus(x)).")
 Hardswish = _simple("hardswish", "Hardswish", "x · relu6(x + 3) / 6 (MobileNetV3).")
 Tanh = _simple("tanh", "Tanh", "hyperbolic tangent, in (−1, 1).")
 Sigmoid = _simple("sigmoid", "Sigmoid", "logistic function 1 / (1 + e^(−x)), in (0, 1).")
+
+
+@register
+class Identity(Activation):
+    """(*) → (*): passes its input through unchanged."""
+
+    tag = "identity"
+    module = "Identity"
+
+    def flops(self, inputs: Sequence[Shape], outputs: Sequence[Shape]) -> int:
+        return 0  # no arithmetic
 
 
 @register
