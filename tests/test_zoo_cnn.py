@@ -13,6 +13,7 @@ from conftest import SPECS, run_cli
 from netspec.check import check
 from netspec.compiler import compile_model
 from netspec.graph import concrete_inputs
+from small_specs import small
 
 #: torchvision's published counts (1000 classes, 3x224x224)
 PUBLISHED = {
@@ -26,22 +27,9 @@ PUBLISHED = {
     "mobilenet_v2": 3_504_872,
 }
 
-#: every CNN zoo spec with the overrides that make its forward pass cheap
-SMALL = {
-    "alexnet": ["inputs.image.shape=[3,64,64]"],
-    "zfnet": ["inputs.image.shape=[3,64,64]"],
-    "vgg11": ["inputs.image.shape=[3,32,32]"],
-    "vgg16": ["inputs.image.shape=[3,32,32]"],
-    "googlenet": ["inputs.image.shape=[3,64,64]"],
-    "resnet18": ["inputs.image.shape=[3,64,64]"],
-    "resnet50": ["inputs.image.shape=[3,64,64]"],
-    "densenet121": ["inputs.image.shape=[3,64,64]"],
-    "mobilenet_v2": ["inputs.image.shape=[3,64,64]"],
-    "fcn": ["inputs.image.shape=[3,64,64]"],
-    "unet": ["inputs.image.shape=[1,64,64]"],
-    "dcgan": [],
-    "cgan": [],
-}
+#: every CNN zoo spec (run at the small sizes of tests/small_specs.py)
+CNN = ["alexnet", "cgan", "dcgan", "densenet121", "fcn", "googlenet", "mobilenet_v2", "resnet18", "resnet50", "unet", "vgg11",
+       "vgg16", "zfnet"]
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
@@ -81,10 +69,10 @@ def _recorder(seen: dict, name: str):
     return hook
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", CNN)
 def test_forward_pass_matches_the_summary(name):
     """Every node's real output shape equals the shape the summary states, at a small input size."""
-    checked = check(SPECS / f"{name}.yaml", SMALL[name])
+    checked = check(SPECS / f"{name}.yaml", small(name))
     assert checked.graphs
     for graph in checked.graphs.values():
         model = compile_model(graph, seed=0).eval()
@@ -161,7 +149,7 @@ def test_resnet18_matches_a_hand_written_torch_resnet18():
                 module.bias.normal_(0, 0.1)
     reference.eval()
 
-    graph = check(SPECS / "resnet18.yaml", SMALL["resnet18"]).graph
+    graph = check(SPECS / "resnet18.yaml", small("resnet18")).graph
     model = compile_model(graph, seed=1).eval()
     ours, theirs = model.state_dict(), reference.state_dict()
     assert set(ours) == set(theirs), "state-dict names differ from torchvision's"

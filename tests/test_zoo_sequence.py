@@ -16,31 +16,16 @@ from netspec.check import check
 from netspec.compiler import compile_model
 from netspec.graph import concrete_inputs
 from netspec.graph.infer import infer
+from small_specs import small
 
 #: published counts (GPT-2 small: vocab 50257, context 1024, tied embeddings; BERT base uncased:
 #: vocab 30522, 512 positions, 2 token types, with pooler)
 PUBLISHED = {"gpt2_small": 124_439_808, "bert_base": 109_482_240}
 
-#: every spec of this family, with the overrides that make its forward pass small
-SMALL = {
-    "perceptron": [],
-    "char_rnn": ["dims.seq=7"],
-    "lstm_classifier": ["dims.seq=7"],
-    "bilstm_tagger": ["dims.seq=7"],
-    "gru_seq2seq_attention": ["dims.src_len=6", "dims.tgt_len=5"],
-    "transformer_classifier": ["dims.seq=7"],
-    "bert_base": ["dims.seq=8"],
-    "gpt_mini": ["dims.seq=8"],
-    "gpt2_small": ["dims.seq=8"],
-    "autoencoder": [],
-    "denoising_autoencoder": [],
-    "sparse_autoencoder": [],
-    "vae": [],
-    "siamese": [],
-    "rbf_net": [],
-    "gcn": ["dims.nodes=10"],
-    "word2vec_skipgram": [],
-}
+#: every spec of this family (run at the small sizes of tests/small_specs.py)
+SEQUENCE = ["autoencoder", "bert_base", "bilstm_tagger", "char_rnn", "denoising_autoencoder", "gcn", "gpt2_small", "gpt_mini",
+            "gru_seq2seq_attention", "lstm_classifier", "perceptron", "rbf_net", "siamese", "sparse_autoencoder",
+            "transformer_classifier", "vae", "word2vec_skipgram"]
 
 
 @pytest.mark.parametrize("name", sorted(PUBLISHED))
@@ -90,11 +75,11 @@ def _concrete(shape, dims: dict) -> tuple:
     return tuple(dims[d] if isinstance(d, str) else d for d in shape)
 
 
-@pytest.mark.parametrize("name", sorted(SMALL))
+@pytest.mark.parametrize("name", SEQUENCE)
 def test_forward_pass_matches_the_summary(name):
     """Compiles on CPU, runs a forward pass, and every node's real output shape equals the shape
     inference states at the spec's (small) dims; the outputs equal the summary's symbolic shapes."""
-    checked = check(SPECS / f"{name}.yaml", SMALL[name])
+    checked = check(SPECS / f"{name}.yaml", small(name))
     assert not checked.warnings, [str(w) for w in checked.warnings]
     for graph in checked.graphs.values():
         symbolic = {k: t.shape for k, t in graph.output_types().items()}
