@@ -16,6 +16,7 @@ from difflib import get_close_matches
 from typing import Any, Iterable, Sequence
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from .errors import Location, NetspecError, SpecError, SpecErrors, SpecPath, format_path
 from .source import SourceMap, plain_value
@@ -33,7 +34,7 @@ class Diagnostic:
     notes: tuple[str, ...] = ()
 
 
-def did_you_mean(word: str, candidates: Iterable[str]) -> str | None:
+def did_you_mean(word: object, candidates: Iterable[str]) -> str | None:
     """A hint naming the closest candidate, if one is close."""
     close = get_close_matches(str(word), list(candidates), n=1, cutoff=0.6)
     return f"did you mean {close[0]!r}?" if close else None
@@ -69,7 +70,7 @@ _EXPECTED = {
 
 def pydantic_errors(exc: ValidationError, data: Any, root: type[BaseModel], base: SpecPath = ()) -> list[SpecError]:
     """Convert a ValidationError raised while validating ``data`` as ``root`` (found at ``base``)."""
-    grouped: dict[tuple, list[dict]] = {}
+    grouped: dict[tuple[SpecPath, Any], list[ErrorDetails]] = {}
     for err in exc.errors(include_url=False):
         path = _data_path(err["loc"], data)
         grouped.setdefault((path, err["type"] in ("missing", "extra_forbidden") and err["loc"][-1]), []).append(err)
@@ -93,7 +94,7 @@ def _data_path(loc: Sequence[Any], data: Any) -> SpecPath:
     return tuple(path)
 
 
-def _one(errs: list[dict], full: SpecPath, rel: SpecPath, data: Any, root: type[BaseModel]) -> SpecError:
+def _one(errs: list[ErrorDetails], full: SpecPath, rel: SpecPath, data: Any, root: type[BaseModel]) -> SpecError:
     first = errs[0]
     kind, ctx = first["type"], first.get("ctx") or {}
     if kind == "missing":
@@ -131,7 +132,7 @@ def _one(errs: list[dict], full: SpecPath, rel: SpecPath, data: Any, root: type[
     return SpecError(f"expected {' or '.join(expected)}, got {show(value)}", path=full, hint=hint)
 
 
-def _quoted_scalar(value: str, errs: list[dict]) -> bool:
+def _quoted_scalar(value: str, errs: list[ErrorDetails]) -> bool:
     """The string is what a quoted number or boolean becomes, and that number or boolean would do."""
     plain = plain_value(value)
     if isinstance(plain, str) or plain is None:
@@ -148,7 +149,7 @@ def _quoted_scalar(value: str, errs: list[dict]) -> bool:
     return False
 
 
-def _expected(err: dict) -> str | None:
+def _expected(err: ErrorDetails) -> str | None:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind in _EXPECTED:
         return _EXPECTED[kind]
@@ -269,7 +270,7 @@ def format_github(d: Diagnostic) -> str:
     return f"::{level} file={file}{where}::{text}"
 
 
-def as_json(d: Diagnostic) -> dict:
+def as_json(d: Diagnostic) -> dict[str, Any]:
     out = asdict(d)
     out["notes"] = list(d.notes)
     return out

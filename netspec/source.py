@@ -262,8 +262,8 @@ class _Builder:
                 location=self.loc(node),
             )
 
-    def mapping(self, node: yaml.MappingNode, path: SpecPath) -> dict:
-        out: dict = {}
+    def mapping(self, node: yaml.MappingNode, path: SpecPath) -> dict[Any, Any]:
+        out: dict[Any, Any] = {}
         first_seen: dict[Any, Location] = {}
         for key_node, value_node, merged in self.merged_pairs(node):
             key = self.key(key_node)

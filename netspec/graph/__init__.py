@@ -19,11 +19,12 @@ from .blocks import check_definition, check_no_refs
 from .expand import Ctx, Expander
 from .infer import DEFAULT_DIM, check_shared, check_tied, infer, toposort
 from .ir import Graph, Node, TensorType, ValueId
+from .wiring import Entry
 
 __all__ = ["Graph", "Node", "TensorType", "ValueId", "build_graphs", "concrete_inputs", "concrete_output_types", "input_types"]
 
 
-def build_graphs(spec: Spec, raw: dict, warnings: list[NetspecError] | None = None,
+def build_graphs(spec: Spec, raw: dict[str, Any], warnings: list[NetspecError] | None = None,
                  source: SourceMap | None = None) -> dict[str, Graph]:
     """Build and check every model of the spec. ``raw`` is the validated data as plain dicts;
     locations of shipped blocks the spec uses are added to ``source``."""
@@ -39,7 +40,7 @@ def build_graphs(spec: Spec, raw: dict, warnings: list[NetspecError] | None = No
     return graphs
 
 
-def _build_all(spec: Spec, raw: dict, blocks: BlockTable, own: dict, warnings: list[NetspecError] | None,
+def _build_all(spec: Spec, raw: dict[str, Any], blocks: BlockTable, own: dict[str, tuple[BlockDef, SpecPath]], warnings: list[NetspecError] | None,
                errors: list[NetspecError]) -> dict[str, Graph]:
     for name, block in spec.blocks.items():
         path = ("blocks", name)
@@ -66,7 +67,7 @@ def _build_all(spec: Spec, raw: dict, blocks: BlockTable, own: dict, warnings: l
     return graphs
 
 
-def build_model(name: str, mdef: ModelDef, mpath: SpecPath, raw: dict, spec: Spec,
+def build_model(name: str, mdef: ModelDef, mpath: SpecPath, raw: dict[str, Any], spec: Spec,
                 blocks: BlockTable, errors: list[NetspecError]) -> Graph | None:
     inputs = mdef.inputs if mdef.inputs is not None else spec.inputs
     if not inputs:
@@ -127,13 +128,14 @@ def concrete_output_types(graph: Graph, dims: dict[str, int] | None = None) -> d
     return out
 
 
-def _at(raw: Any, path: SpecPath) -> dict:
+def _at(raw: Any, path: SpecPath) -> Any:
     for part in path:
         raw = raw[part]
     return raw
 
 
-def _outputs(mdef: ModelDef, mpath: SpecPath, table: dict, last: Any, errors: list) -> list[tuple[str, ValueId]]:
+def _outputs(mdef: ModelDef, mpath: SpecPath, table: dict[str, Entry], last: Any, errors: list[NetspecError]
+             ) -> list[tuple[str, ValueId]]:
     from .wiring import resolve
 
     if mdef.outputs is None:
@@ -160,7 +162,7 @@ def _outputs(mdef: ModelDef, mpath: SpecPath, table: dict, last: Any, errors: li
     return out
 
 
-def _alias(value: ValueId, aliases: dict) -> ValueId:
+def _alias(value: ValueId, aliases: dict[ValueId, ValueId]) -> ValueId:
     seen = set()
     while value[0] == "alias":
         if value in seen or value not in aliases:
@@ -170,21 +172,21 @@ def _alias(value: ValueId, aliases: dict) -> ValueId:
     return value
 
 
-def _resolve_aliases(node: Node, aliases: dict) -> Node:
+def _resolve_aliases(node: Node, aliases: dict[ValueId, ValueId]) -> Node:
     node.inputs = [_alias(v, aliases) for v in node.inputs]
     return node
 
 
 def _check_outputs(graph: Graph, errors: list[NetspecError]) -> None:
     known = {n.name: n for n in graph.nodes}
-    resolved = []
+    resolved: list[tuple[str, ValueId]] = []
     for name, value in graph.outputs:
         if value[0] == "node" and value[1] in known and known[value[1]].out_types:
             outs = known[value[1]].out_types
-            if value[2] is None and len(outs) > 1:
+            if value[2] is None and len(outs) > 1:  # type: ignore[misc]
                 resolved += [(f"{name}.{k}", ("node", value[1], k)) for k in range(len(outs))]
                 continue
-            resolved.append((name, ("node", value[1], value[2] or 0)))
+            resolved.append((name, ("node", value[1], value[2] or 0)))  # type: ignore[misc]
         elif value[0] == "input":
             resolved.append((name, value))
     graph.outputs = resolved
@@ -212,7 +214,7 @@ def unreachable(graph: Graph) -> list[NetspecError]:
             if owner not in live:  # a node whose weights a live node uses is live too
                 live.add(owner)
                 stack.append(owner)
-    out = []
+    out: list[NetspecError] = []
     for n in graph.nodes:
         if n.name not in live:
             w = SpecError(f"{n.name!r} does not reach any output", path=n.path, context=n.context, notes=n.notes,

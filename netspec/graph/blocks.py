@@ -35,7 +35,7 @@ def find_refs(data: Any, path: SpecPath) -> list[tuple[str, SpecPath]]:
     return []
 
 
-def check_definition(name: str, block: BlockDef, raw: dict, path: SpecPath) -> list[SpecError]:
+def check_definition(name: str, block: BlockDef, raw: dict[str, Any], path: SpecPath) -> list[SpecError]:
     """Unknown references and unused arguments in a block definition. An argument that a
     misspelt reference probably meant is not reported as unused as well."""
     errors: list[SpecError] = []
@@ -127,7 +127,7 @@ def substitute(data: Any, bound: Bound, path: SpecPath, origins: dict[SpecPath, 
             return REF.sub(lambda m: _text(bound, m.group(1), m.group(0)), data)
         return data
     if isinstance(data, dict):
-        out = {}
+        out: dict[Any, Any] = {}
         for k, v in data.items():
             new_key = _key(k, bound)
             out[new_key] = substitute(v, bound, path + (new_key,), origins)
@@ -139,7 +139,7 @@ def substitute(data: Any, bound: Bound, path: SpecPath, origins: dict[SpecPath, 
     return data
 
 
-def _key(key: object, bound: Bound) -> object:
+def _key(key: Any, bound: Bound) -> Any:
     """A mapping key may be a reference too (a layer type passed as an argument)."""
     if not isinstance(key, str):
         return key

@@ -9,7 +9,7 @@ takes the previous item's output unless it names ``inputs``, and references may 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any, Mapping, Optional
 
 from pydantic import ValidationError
 
@@ -48,18 +48,18 @@ class Item:
     tag: Optional[str] = None
     layer: Optional[Layer] = None
     params: Any = None
-    inputs: Optional[list] = None
+    inputs: Optional[list[Any]] = None
     repeat: int = 1
-    first: Optional[dict] = None
-    init: dict = field(default_factory=dict)
+    first: Optional[dict[str, Any]] = None
+    init: dict[str, Any] = field(default_factory=dict)
     share: Optional[str] = None
-    tie: dict = field(default_factory=dict)  # as written: parameter -> local name
-    tie_targets: dict = field(default_factory=dict)  # resolved: parameter -> qualified node name
+    tie: dict[str, str] = field(default_factory=dict)  # as written: parameter -> local name
+    tie_targets: dict[str, str] = field(default_factory=dict)  # resolved: parameter -> qualified node name
     entry: Optional[Entry] = None
 
 
 class Expander:
-    def __init__(self, blocks: dict[str, tuple[BlockDef, SpecPath]], type_init: dict, errors: list[NetspecError]):
+    def __init__(self, blocks: Mapping[str, tuple[BlockDef, SpecPath]], type_init: dict[str, Any], errors: list[NetspecError]):
         self.blocks = blocks
         self.type_init = type_init
         self.errors = errors
@@ -76,7 +76,7 @@ class Expander:
             self.errors.append(e)
 
     # ---- scopes ---------------------------------------------------------------------------
-    def scope(self, items: list, path: SpecPath, prefix: str, inputs: dict[str, ValueId], ctx: Ctx
+    def scope(self, items: list[Any], path: SpecPath, prefix: str, inputs: dict[str, ValueId], ctx: Ctx
               ) -> tuple[dict[str, Entry], Optional[Entry]]:
         parsed = [self.parse(raw, path + (i,), i, ctx) for i, raw in enumerate(items)]
         table: dict[str, Entry] = {name: Entry("input", value=v) for name, v in inputs.items()}
@@ -120,7 +120,7 @@ class Expander:
         if item.local not in table:
             table[item.local] = item.entry
 
-    def wire(self, item: Item, table: dict[str, Entry], previous: Optional[Entry], inputs: dict, ctx: Ctx
+    def wire(self, item: Item, table: dict[str, Entry], previous: Optional[Entry], inputs: dict[str, Any], ctx: Ctx
              ) -> Optional[list[ValueId]]:
         """The values an item takes: its ``inputs`` resolved by name, or the previous output.
         A broken item still resolves its ``inputs``, so a dangling reference is reported too."""
@@ -168,7 +168,7 @@ class Expander:
         for r in range(item.repeat):
             name = qn if item.repeat == 1 else f"{qn}.{r}"
             node = Node(name=name, layer=layer, inputs=values, path=relocate(item.path, ctx.origins), notes=notes,  # type: ignore[arg-type]
-                        init=item.init, type_init=self.type_init.get(item.tag, {}), share=share)
+                        init=item.init, type_init=self.type_init.get(item.tag, {}), share=share)  # type: ignore[arg-type]
             node.inputs_path = relocate(item.path + ("inputs",), ctx.origins) if item.inputs is not None else None  # type: ignore[attr-defined]
             node.tie = dict(item.tie_targets)
             self.nodes.append(node)
@@ -209,7 +209,7 @@ class Expander:
                                   hint="blocks cannot be recursive"), ctx)
             return
         try:
-            bound = bind(item.tag, block, bpath, item.params, item.path + (item.tag,))  # type: ignore[arg-type]
+            bound = bind(item.tag, block, bpath, item.params, item.path + (item.tag,))  # type: ignore[arg-type, operator]
             first = self.bind_first(item, block, bpath, bound)
         except NetspecError as exc:
             self.report(exc, ctx)
@@ -265,7 +265,7 @@ class Expander:
         if target is None or target.kind not in ("layer", "block") or target is item.entry:
             candidates = [k for k, e in table.items() if e.kind in ("layer", "block") and e is not item.entry]
             self.report(SpecError(f"share: {show(item.share)} is not a layer or block in this scope",
-                                  path=item.path + ("share",), hint=did_you_mean(item.share, candidates)), ctx)  # type: ignore[arg-type]
+                                  path=item.path + ("share",), hint=did_you_mean(item.share, candidates)), ctx)
             item.kind, item.entry.kind = "broken", "poison"  # type: ignore[union-attr]
             return
         entry = item.entry
@@ -360,7 +360,7 @@ class Expander:
         item.kind = "layer"
         return item
 
-    def parse_node_keys(self, item: Item, raw: dict, ctx: Ctx) -> bool:
+    def parse_node_keys(self, item: Item, raw: dict[str, Any], ctx: Ctx) -> bool:
         """name, inputs, repeat, init, share. False when one of them is unusable."""
         from .node_keys import parse_node_keys
 

@@ -12,7 +12,7 @@ from typing import Optional
 from ..diagnostics import did_you_mean
 from ..errors import NetspecError, ShapeError, SpecError
 from ..layers.base import LONG
-from ..layers.shapes import fmt_shape
+from ..layers.shapes import Shape, fmt_shape
 from .ir import Graph, Node, TensorType, ValueId
 
 DEFAULT_DIM = 32
@@ -162,7 +162,7 @@ def check_shared(graph: Graph, errors: list[NetspecError]) -> None:
                 f"but this gets {', '.join(map(fmt_shape, got))}", path=node.path, context=node.context, notes=node.notes))
 
 
-def tied_params(node: Node, shapes: list) -> int:
+def tied_params(node: Node, shapes: list[Shape]) -> int:
     """How many of the node's parameters belong to other nodes (``tie:``); they count there."""
     if not node.tie:
         return 0

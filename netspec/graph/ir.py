@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from ..errors import SpecPath
 from ..layers.base import Layer
@@ -27,8 +27,8 @@ class Node:
     inputs: list[ValueId]
     path: SpecPath
     notes: tuple[tuple[SpecPath, str], ...] = ()
-    init: dict = field(default_factory=dict)
-    type_init: dict = field(default_factory=dict)
+    init: dict[str, Any] = field(default_factory=dict)
+    type_init: dict[str, Any] = field(default_factory=dict)
     share: Optional[str] = None
     #: parameter name -> the node whose parameter of that name this node uses (``tie:``)
     tie: dict[str, str] = field(default_factory=dict)

@@ -7,7 +7,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..diagnostics import pydantic_errors, show
-from ..errors import NetspecError, SpecError
+from ..errors import NetspecError, SpecError, SpecPath
 from ..limits import MAX_REPEAT
 from ..spec.initializers import InitMap
 from ..spec.base import StrictModel
@@ -18,7 +18,7 @@ class _NodeInit(StrictModel):
     init: InitMap
 
 
-def parse_node_keys(item: Any, raw: dict) -> list[NetspecError]:
+def parse_node_keys(item: Any, raw: dict[str, Any]) -> list[NetspecError]:
     """Fill ``item`` from the node keys of ``raw``; return the problems found."""
     problems: list[NetspecError] = []
     path = item.path
@@ -59,7 +59,7 @@ def parse_node_keys(item: Any, raw: dict) -> list[NetspecError]:
     return problems
 
 
-def _tie(item: Any, raw: dict, path: tuple) -> list[NetspecError]:
+def _tie(item: Any, raw: dict[str, Any], path: SpecPath) -> list[NetspecError]:
     """``tie: {weight: wte}``: this node's parameter ``weight`` is node ``wte``'s ``weight``."""
     value = raw["tie"]
     if not isinstance(value, dict) or not value:
@@ -75,7 +75,7 @@ def _tie(item: Any, raw: dict, path: tuple) -> list[NetspecError]:
     return []
 
 
-def _repeat(item: Any, value: Any, path: tuple) -> list[NetspecError]:
+def _repeat(item: Any, value: Any, path: SpecPath) -> list[NetspecError]:
     count, first = value, None
     if isinstance(value, dict):
         extra = set(value) - {"count", "first"}

@@ -1,7 +1,7 @@
 """Activation functions: shape-preserving, usable as layers (`- relu`) or as the `activation:`
 option of linear and convolution layers."""
 
-from typing import ClassVar, Literal, Sequence
+from typing import TYPE_CHECKING, ClassVar, Literal, Sequence
 
 from pydantic import Field
 
@@ -9,6 +9,9 @@ from ..spec.base import PositiveFloat
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_static, numel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 class Activation(Layer):
@@ -26,10 +29,11 @@ class Activation(Layer):
         n = numel(outputs[0])
         return n if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
-        return getattr(nn, type(self).module)(**self.model_dump())
+        cls: type[nn.Module] = getattr(nn, type(self).module)
+        return cls(**self.model_dump())
 
 
 def _simple(tag: str, module: str, doc: str) -> type[Activation]:
@@ -112,7 +116,7 @@ class PReLU(Activation):
     def num_params(self, x: Shape) -> int:
         return expect_static(x[0], "channel count") if self.channelwise else 1
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.PReLU(int(x[0]) if self.channelwise else 1, init=self.init)
@@ -130,7 +134,7 @@ class _SoftmaxBase(Activation):
         normalize_dim(self.dim, len(x))
         return x
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.activations import TemperatureSoftmax
 
         return TemperatureSoftmax(self.dim, self.temperature, log=self.log)
@@ -165,7 +169,7 @@ class Step(Activation):
     examples = (Example({}, ((8,),)), Example({"threshold": 0.5}, ((2, 3),)))
     threshold: float = Field(0.0, description="Inputs above this give 1.")
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.activations import Step as StepModule
 
         return StepModule(self.threshold)

@@ -2,7 +2,7 @@
 (``relu``) or with parameters (``{leaky_relu: {negative_slope: 0.2}}``)."""
 
 from difflib import get_close_matches
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler, ValidationError
 from pydantic_core import PydanticCustomError, core_schema
@@ -15,7 +15,8 @@ def parse_activation(value: Any) -> Layer:
     if isinstance(value, Layer):
         return value
     if isinstance(value, str):
-        tag, params = value, {}
+        tag: Any = value
+        params: Any = {}
     elif isinstance(value, dict) and len(value) == 1:
         tag, params = next(iter(value.items()))
         params = {} if params is None else params
@@ -45,17 +46,15 @@ def dump_activation(layer: Layer) -> Any:
     return {layer.tag: params} if params else layer.tag
 
 
-class ActivationRef:
-    """Pydantic type for the ``activation:`` option."""
+class _ActivationSchema:
+    """How pydantic validates, serializes and documents the ``activation:`` option."""
 
-    @classmethod
-    def __get_pydantic_core_schema__(cls, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
         return core_schema.no_info_plain_validator_function(
             parse_activation, serialization=core_schema.plain_serializer_function_ser_schema(dump_activation)
         )
 
-    @classmethod
-    def __get_pydantic_json_schema__(cls, schema: Any, handler: GetJsonSchemaHandler) -> dict:
+    def __get_pydantic_json_schema__(self, schema: Any, handler: GetJsonSchemaHandler) -> dict[str, Any]:
         tags = activation_tags()
         return {
             "description": "An activation applied to the layer's output: a name, or {name: {params}}.",
@@ -65,3 +64,7 @@ class ActivationRef:
                  "propertyNames": {"enum": tags}},
             ],
         }
+
+
+#: The type of the ``activation:`` option: an activation Layer, given by name or with parameters.
+ActivationRef = Annotated[Layer, _ActivationSchema()]

@@ -6,7 +6,7 @@ Key padding: with ``key_padding: lengths`` the last input is int64 lengths, shap
 True at padding (PyTorch's ``key_padding_mask`` convention).
 """
 
-from typing import Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Literal, Optional, Sequence
 
 from pydantic import Field
 
@@ -15,6 +15,9 @@ from ..spec.base import PositiveFloat, PositiveInt, Probability
 from .base import BOOL, FLOAT, LONG, Example, Layer
 from .registry import register
 from .shapes import Dim, Shape, expect_rank, expect_static, fmt_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 Padding = Literal["none", "lengths", "mask"]
 PADDING = ("Key padding input, after the others: `lengths` (int64, shape ()) or `mask` (bool (Lk,), "
@@ -97,10 +100,10 @@ class MultiheadAttention(_KeyPadding):
             expect_rank(t, 2, f"a {what} sequence (L, E)", hint="token ids need an `embedding` first" if len(t) == 1 else None)
             expect_static(t[1], f"{what} feature size")
         embed_dim = q[1]
-        if embed_dim % self.num_heads:  # type: ignore[operator]
+        if embed_dim % self.num_heads:
             raise ShapeError(f"num_heads {self.num_heads} does not divide embed_dim {embed_dim} (the query's feature size)",
                              hint="choose num_heads that divides embed_dim, e.g. " + ", ".join(
-                                 str(h) for h in range(1, 17) if embed_dim % h == 0))  # type: ignore[operator]
+                                 str(h) for h in range(1, 17) if embed_dim % h == 0))
         same_length(k[0], v[0], "key and value have different lengths")
         if self._pad:
             check_padding(self.key_padding, xs[-1], k[0])
@@ -130,7 +133,7 @@ class MultiheadAttention(_KeyPadding):
         projections = 2 * e * (lq * e + lk * int(k[1]) + lk * int(v[1]) + lq * e)
         return projections + 4 * lq * lk * e
 
-    def build(self, *xs: Shape):
+    def build(self, *xs: Shape) -> "nn.Module":
         from ..nn.attention import MultiheadAttention as Module
 
         q, k, v = self._roles(xs)
@@ -176,7 +179,7 @@ class ScaledDotProductAttention(Layer):
         lead = _numel(tuple(_n(d) for d in q[:-2]))
         return 2 * lead * _n(q[-2]) * _n(k[-2]) * (_n(q[-1]) + _n(v[-1]))
 
-    def build(self, q: Shape, k: Shape, v: Shape):
+    def build(self, q: Shape, k: Shape, v: Shape) -> "nn.Module":
         from ..nn.attention import ScaledDotProductAttention as Module
 
         return Module(self.dropout_p, self.causal, self.scale)
@@ -213,7 +216,7 @@ class Seq2SeqAttention(_KeyPadding):
         return [lead + (keys[1],)] + ([lead + (keys[0],)] if self.return_weights else [])
 
     def num_params(self, *xs: Shape) -> int:
-        return sum(_numel(s) for s in self.param_shapes(*xs).values())
+        return sum(_numel(s) for s in (self.param_shapes(*xs) or {}).values())
 
 
 @register
@@ -238,7 +241,7 @@ class AdditiveAttention(Seq2SeqAttention):
     def param_shapes(self, *xs: Shape) -> dict[str, tuple[int, ...]]:
         query, keys = self._check(xs)
         a = self.attention_dim
-        out = {"query_proj.weight": (a, int(query[-1])), "key_proj.weight": (a, int(keys[-1]))}
+        out: dict[str, tuple[int, ...]] = {"query_proj.weight": (a, int(query[-1])), "key_proj.weight": (a, int(keys[-1]))}
         if self.bias:
             out["key_proj.bias"] = (a,)
         out["v.weight"] = (1, a)
@@ -249,7 +252,7 @@ class AdditiveAttention(Seq2SeqAttention):
         lq, lk, a = _n(query[0]) if len(query) == 2 else 1, _n(keys[0]), self.attention_dim
         return 2 * a * (lq * int(query[-1]) + lk * int(keys[-1])) + 2 * lq * lk * a + 2 * lq * lk * int(keys[-1])
 
-    def build(self, *xs: Shape):
+    def build(self, *xs: Shape) -> "nn.Module":
         from ..nn.attention import AdditiveAttention as Module
 
         query, keys = xs[0], xs[1]
@@ -287,7 +290,7 @@ class LuongAttention(Seq2SeqAttention):
         general = 2 * lk * int(query[-1]) * int(keys[-1]) if self.score == "general" else 0
         return general + 2 * lq * lk * int(query[-1]) + 2 * lq * lk * int(keys[-1])
 
-    def build(self, *xs: Shape):
+    def build(self, *xs: Shape) -> "nn.Module":
         from ..nn.attention import LuongAttention as Module
 
         query, keys = xs[0], xs[1]

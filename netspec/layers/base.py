@@ -58,8 +58,13 @@ class Layer(BaseModel):
     #: gradient descent (``netspec validate`` warns; netspec.spec.gradient_checks)
     zero_gradient: ClassVar[bool] = False
 
+    # Methods that take the per-sample input shapes are declared here with ``*inputs: Any``: each
+    # layer names its own inputs (``def build(self, x: Shape)``, ``(self, q, k, v)``), as many as its
+    # ``arity`` allows, and a fixed signature would be an incompatible override for a type checker.
+    # Every input is a Shape.
+
     # ---- shape contract -------------------------------------------------------------------
-    def output_shapes(self, *inputs: Shape) -> list[Shape]:
+    def output_shapes(self, *inputs: Any) -> list[Shape]:
         """Per-sample output shapes; single-output layers implement ``output_shape`` instead."""
         return [self.output_shape(*inputs)]  # type: ignore[attr-defined]
 
@@ -78,10 +83,10 @@ class Layer(BaseModel):
         return [self.input_dtypes_at(i) for i in range(count)]
 
     # ---- costs (no allocation) ------------------------------------------------------------
-    def num_params(self, *inputs: Shape) -> int:
+    def num_params(self, *inputs: Any) -> int:
         return 0
 
-    def param_shapes(self, *inputs: Shape) -> dict[str, tuple[int, ...]] | None:
+    def param_shapes(self, *inputs: Any) -> dict[str, tuple[int, ...]] | None:
         """Shape of each parameter by its name in the built module (as in ``named_parameters``),
         in plain Python; None when the layer does not declare them (its parameters cannot then be
         tied to another node's with ``tie:``)."""
@@ -92,7 +97,7 @@ class Layer(BaseModel):
         return 0
 
     # ---- building ---------------------------------------------------------------------------
-    def build(self, *inputs: Shape) -> "nn.Module":  # pragma: no cover - every layer overrides
+    def build(self, *inputs: Any) -> "nn.Module":  # pragma: no cover - every layer overrides
         raise TypeError(f"layer {self.tag!r} does not define build()")
 
     # ---- documentation ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ over `groups` (netspec/blocks/conv.yaml).
 """
 
 import math
-from typing import Annotated, ClassVar, Literal, Sequence, Union
+from typing import TYPE_CHECKING, Annotated, Callable, ClassVar, Literal, Sequence, Union
 
 from pydantic import Field, model_validator
 
@@ -17,6 +17,9 @@ from .activation_ref import ActivationRef
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, conv_out, expect_rank, expect_static, tuple_n
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 IntOrList = Union[PositiveInt, list[PositiveInt]]
 Padding = Union[Annotated[int, Field(ge=0)], list[Annotated[int, Field(ge=0)]], Literal["same", "valid"]]
@@ -93,10 +96,10 @@ class ConvNd(Layer):
         per_position = 2 * (c // self.groups) * math.prod(self._axes("kernel_size")) * self.out_channels
         return per_position * positions
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
-        cls = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[self.nd]
+        cls: Callable[..., nn.Module] = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[self.nd]
         padding = self.padding if isinstance(self.padding, str) else self._axes("padding")
         module = cls(
             int(x[0]), self.out_channels, self._axes("kernel_size"), stride=self._axes("stride"),

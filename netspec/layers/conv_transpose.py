@@ -2,7 +2,7 @@
 upsampling in DCGAN generators, FCN and U-Net decoders."""
 
 import math
-from typing import Annotated, ClassVar, Sequence, Union
+from typing import TYPE_CHECKING, Annotated, Callable, ClassVar, Sequence, Union
 
 from pydantic import Field, model_validator
 
@@ -14,6 +14,9 @@ from .base import Example, Layer
 from .conv import LAYOUTS, IntOrList
 from .registry import register
 from .shapes import Shape, conv_transpose_out, expect_rank, expect_static, tuple_n
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 NonNeg = Annotated[int, Field(ge=0)]
 NonNegOrList = Union[NonNeg, list[NonNeg]]
@@ -86,10 +89,10 @@ class ConvTransposeNd(Layer):
         positions = math.prod(d if isinstance(d, int) else 1 for d in inputs[0][1:])
         return 2 * math.prod(self._weight_shape(int(inputs[0][0]))) * positions
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
-        cls = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[self.nd]
+        cls: Callable[..., nn.Module] = {1: nn.ConvTranspose1d, 2: nn.ConvTranspose2d, 3: nn.ConvTranspose3d}[self.nd]
         module = cls(int(x[0]), self.out_channels, self._axes("kernel_size"), stride=self._axes("stride"),
                      padding=self._axes("padding"), output_padding=self._axes("output_padding"), groups=self.groups,
                      bias=self.bias, dilation=self._axes("dilation"))

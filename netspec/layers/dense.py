@@ -1,6 +1,6 @@
 """Fully connected layers."""
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from pydantic import Field, model_validator
 
@@ -10,6 +10,9 @@ from .activation_ref import ActivationRef
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank, expect_static, numel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 @register
@@ -55,6 +58,7 @@ class Linear(Layer):
 
     def param_shapes(self, x: Shape) -> dict[str, tuple[int, ...]]:
         weight = (self.out_features, int(x[-1]))
+        out: dict[str, tuple[int, ...]]
         if self.weight_norm:
             out = {"parametrizations.weight.original0": (weight[0], 1), "parametrizations.weight.original1": weight}
         elif self.spectral_norm:
@@ -67,13 +71,13 @@ class Linear(Layer):
         rows = numel(inputs[0][:-1])
         return 2 * int(inputs[0][-1]) * self.out_features * (rows if isinstance(rows, int) else 1)
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         if self.dropconnect:
             from ..nn.regularization import DropConnectLinear
 
-            module = DropConnectLinear(int(x[-1]), self.out_features, bias=self.bias, p=self.dropconnect)
+            module: nn.Linear = DropConnectLinear(int(x[-1]), self.out_features, bias=self.bias, p=self.dropconnect)
         else:
             module = nn.Linear(int(x[-1]), self.out_features, bias=self.bias)
         return parametrize.apply(self, module, 0)

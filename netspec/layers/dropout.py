@@ -3,7 +3,7 @@
 DropConnect (dropping weights rather than activations) is the `dropconnect` option of `linear`.
 """
 
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
@@ -11,6 +11,9 @@ from ..spec.base import Probability
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 @register
@@ -26,7 +29,7 @@ class Dropout(Layer):
     def output_shape(self, x: Shape) -> Shape:
         return x
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.Dropout(self.p)
@@ -46,10 +49,11 @@ class ChannelDropout(Layer):
         expect_rank(x, self.rank, self.layout)
         return x
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
-        return getattr(nn, self.module)(self.p)
+        cls: type[nn.Module] = getattr(nn, self.module)
+        return cls(self.p)
 
 
 @register
@@ -92,7 +96,7 @@ class AlphaDropout(Layer):
     def output_shape(self, x: Shape) -> Shape:
         return x
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.AlphaDropout(self.p)
@@ -111,7 +115,7 @@ class GaussianNoise(Layer):
     def output_shape(self, x: Shape) -> Shape:
         return x
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.regularization import GaussianNoise as Module
 
         return Module(self.std)

@@ -1,6 +1,6 @@
 """Lookup tables from integer ids to vectors."""
 
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 from pydantic import Field
 
@@ -9,6 +9,9 @@ from ..spec.base import PositiveInt
 from .base import LONG, Example, Layer
 from .registry import register
 from .shapes import Shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 @register
@@ -38,7 +41,7 @@ class Embedding(Layer):
     def param_shapes(self, x: Shape) -> dict[str, tuple[int, ...]]:
         return {"weight": (self.num_embeddings, self.embedding_dim)}
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.Embedding(self.num_embeddings, self.embedding_dim, padding_idx=self.padding_idx)

@@ -1,6 +1,6 @@
 """Layers that join several inputs (add, multiply, concat) or split one into several outputs."""
 
-from typing import ClassVar, Sequence, Union
+from typing import TYPE_CHECKING, ClassVar, Sequence, Union
 
 from pydantic import Field
 
@@ -10,6 +10,9 @@ from ..spec.base import PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Dim, Shape, fmt_shape, normalize_dim, numel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 def broadcast(shapes: Sequence[Shape]) -> Shape:
@@ -37,7 +40,7 @@ class Elementwise(Layer):
         n = numel(outputs[0])
         return (len(inputs) - 1) * n if isinstance(n, int) else 0
 
-    def build(self, *xs: Shape):
+    def build(self, *xs: Shape) -> "nn.Module":
         from ..nn.merge import Elementwise as Module
 
         return Module(self.op)
@@ -86,7 +89,7 @@ class Concat(Layer):
         total: Dim = sum(sizes) if all(isinstance(s, int) for s in sizes) else "+".join(map(str, sizes))  # type: ignore[arg-type]
         return xs[0][:axis] + (total,) + xs[0][axis + 1:]
 
-    def build(self, *xs: Shape):
+    def build(self, *xs: Shape) -> "nn.Module":
         from ..nn.merge import Concat as Module
 
         return Module(self.dim)
@@ -129,7 +132,7 @@ class Split(Layer):
     def output_dtype(self, *dtypes: str) -> str:
         return dtypes[0]
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.merge import Split as Module
 
         return Module(self.split_size_or_sections, self.dim)

@@ -1,7 +1,7 @@
 """Normalization layers."""
 
 import math
-from typing import ClassVar, Sequence
+from typing import TYPE_CHECKING, ClassVar, Sequence
 
 from pydantic import Field
 
@@ -10,6 +10,9 @@ from ..spec.base import PositiveFloat, PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank, expect_static, fmt_shape, numel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 class BatchNormNd(Layer):
@@ -37,11 +40,12 @@ class BatchNormNd(Layer):
         n = numel(inputs[0])
         return 2 * n if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
-        return getattr(nn, self.module)(int(x[0]), eps=self.eps, momentum=self.momentum, affine=self.affine,
-                                        track_running_stats=self.track_running_stats)
+        cls: type[nn.Module] = getattr(nn, self.module)
+        return cls(int(x[0]), eps=self.eps, momentum=self.momentum, affine=self.affine,
+                   track_running_stats=self.track_running_stats)
 
 
 @register
@@ -138,7 +142,7 @@ class GroupNorm(Layer):
         n = numel(inputs[0])
         return 5 * n if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.GroupNorm(self.num_groups, int(x[0]), eps=self.eps, affine=self.affine)
@@ -171,7 +175,7 @@ class LocalResponseNorm(Layer):
         n = numel(inputs[0])
         return (2 * self.size + 4) * n if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.LocalResponseNorm(self.size, alpha=self.alpha, beta=self.beta, k=self.k)
@@ -214,7 +218,7 @@ class LayerNorm(Layer):
         n = numel(inputs[0])
         return 5 * n if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.LayerNorm(self._normalized(x), eps=self.eps, elementwise_affine=self.elementwise_affine,

@@ -1,7 +1,7 @@
 """Pooling: fixed windows, adaptive output sizes, and global pooling."""
 
 import math
-from typing import Annotated, ClassVar, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Annotated, ClassVar, Optional, Sequence, Union
 
 from pydantic import Field
 
@@ -10,6 +10,9 @@ from ..spec.base import PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, conv_out, expect_rank, numel, tuple_n
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 IntOrList = Union[PositiveInt, list[PositiveInt]]
 PadOrList = Union[Annotated[int, Field(ge=0)], list[Annotated[int, Field(ge=0)]]]
@@ -28,7 +31,7 @@ class PoolNd(Layer):
     padding: PadOrList = Field(0, description="Implicit padding on both sides (at most half the window).")
     ceil_mode: bool = Field(False, description="Use ceil instead of floor for the output size.")
 
-    def _axes(self, value) -> tuple[int, ...]:
+    def _axes(self, value: int | list[int]) -> tuple[int, ...]:
         out = tuple_n(value, self.nd)
         if len(out) != self.nd:
             raise ShapeError(f"expected 1 or {self.nd} values, got {len(out)}")
@@ -55,11 +58,11 @@ class PoolNd(Layer):
         n = numel(outputs[0])
         return n * math.prod(self._axes(self.kernel_size)) if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         k, s, p, d = self._window()
-        cls = getattr(nn, f"{self.op}Pool{self.nd}d")
+        cls: type[nn.Module] = getattr(nn, f"{self.op}Pool{self.nd}d")
         kwargs = dict(kernel_size=k, stride=s, padding=p, ceil_mode=self.ceil_mode)
         if self.op == "Max":
             kwargs["dilation"] = d
@@ -164,10 +167,11 @@ class AdaptivePoolNd(Layer):
         n = numel(inputs[0])
         return n if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
-        return getattr(nn, f"Adaptive{self.op}Pool{self.nd}d")(tuple_n(self.output_size, self.nd))
+        cls: type[nn.Module] = getattr(nn, f"Adaptive{self.op}Pool{self.nd}d")
+        return cls(tuple_n(self.output_size, self.nd))
 
 
 @register
@@ -238,7 +242,7 @@ class GlobalPool(Layer):
         n = numel(inputs[0])
         return n if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.pooling import GlobalPool as Module
 
         return Module(self.op, len(x) - 1)

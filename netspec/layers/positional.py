@@ -1,6 +1,6 @@
 """Position information for attention models, added to a sequence of vectors."""
 
-from typing import Literal, Optional, Sequence
+from typing import TYPE_CHECKING, Literal, Optional, Sequence
 
 from pydantic import Field, model_validator
 
@@ -9,6 +9,9 @@ from ..spec.base import PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank, expect_static, fmt_shape, numel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 @register
@@ -34,7 +37,7 @@ class PositionalEncoding(Layer):
     scale_input: bool = Field(False, description="Multiply the input by √D before adding (as in Vaswani et al.).")
 
     @model_validator(mode="after")
-    def _learned_needs_max_len(self):
+    def _learned_needs_max_len(self) -> "PositionalEncoding":
         if self.encoding == "learned" and self.max_len is None:
             raise ValueError("a learned positional encoding needs max_len (the number of positions it learns)")
         return self
@@ -57,7 +60,7 @@ class PositionalEncoding(Layer):
         n = numel(inputs[0])
         return (n * (2 if self.scale_input else 1)) if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.positional import PositionalEncoding as Module
 
         return Module(int(x[1]), self.encoding, self.max_len, self.scale_input)

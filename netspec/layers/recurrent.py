@@ -14,7 +14,7 @@ skipped with packed sequences and come out as zeros). Without lengths no packing
 keeps the plain path exportable to ONNX.
 """
 
-from typing import ClassVar, Literal, Sequence, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Sequence, Union
 
 from pydantic import Field, field_validator, model_validator
 
@@ -24,6 +24,9 @@ from ..spec.base import PositiveInt, Probability
 from .base import FLOAT, LONG, Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank, expect_static, fmt_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 Returns = Literal["sequence", "last", "state"]
 RETURNS = ("Which outputs the node gives, in order: `sequence` (L, H·dirs) for many-to-many, `last` "
@@ -52,13 +55,13 @@ class RecurrentLayer(Layer):
 
     @field_validator("returns")
     @classmethod
-    def _distinct(cls, value):
+    def _distinct(cls, value: Any) -> Any:
         if isinstance(value, list) and (not value or len(set(value)) != len(value)):
             raise ValueError("list each output once (sequence, last, state)")
         return value
 
     @model_validator(mode="after")
-    def _dropout_needs_layers(self):
+    def _dropout_needs_layers(self) -> "RecurrentLayer":
         if self.dropout and self.num_layers == 1:
             raise ValueError("dropout acts between stacked layers; with num_layers 1 it does nothing "
                              "(use num_layers > 1, or a dropout layer after this one)")
@@ -147,13 +150,13 @@ class RecurrentLayer(Layer):
         return per_step * steps
 
     # ---- building -------------------------------------------------------------------------------
-    def _module_kwargs(self) -> dict:
+    def _module_kwargs(self) -> dict[str, Any]:
         return {}
 
-    def build(self, *xs: Shape):
+    def build(self, *xs: Shape) -> "nn.Module":
         from ..nn import recurrent
 
-        cls = getattr(recurrent, self.module)
+        cls: type[nn.Module] = getattr(recurrent, self.module)
         return cls(int(xs[0][1]), self.hidden_size, num_layers=self.num_layers, bias=self.bias, batch_first=True,
                    dropout=self.dropout, bidirectional=self.bidirectional, returns=self.returned,
                    lengths=self.lengths, initial_state=self.initial_state, **self._module_kwargs())
@@ -182,7 +185,7 @@ class RNN(RecurrentLayer):
 
     nonlinearity: Literal["tanh", "relu"] = Field("tanh", description="The hidden activation: tanh or relu.")
 
-    def _module_kwargs(self) -> dict:
+    def _module_kwargs(self) -> dict[str, Any]:
         return {"nonlinearity": self.nonlinearity}
 
 

@@ -2,12 +2,17 @@
 
 import math
 
+from typing import TYPE_CHECKING
+
 from pydantic import Field
 
 from ..errors import ShapeError
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, fmt_shape, normalize_dim, numel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 @register
@@ -32,7 +37,7 @@ class Flatten(Layer):
             raise ShapeError(f"start_dim {self.start_dim} comes after end_dim {self.end_dim}")
         return x[:start] + (numel(x[start:end + 1]),) + x[end + 1:]
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.Flatten(self.start_dim, self.end_dim)
@@ -72,7 +77,7 @@ class Reshape(Layer):
                              f"({known} values)", hint="the number of values per sample must stay the same")
         return tuple(self.shape)
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.reshape import Reshape as Module
 
         return Module(tuple(self.shape))
@@ -103,7 +108,7 @@ class Permute(Layer):
             raise ShapeError("permute must keep the batch dim first", hint="start dims with 0")
         return tuple(x[o - 1] for o in order[1:])  # type: ignore[operator]
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.reshape import Permute as Module
 
         return Module(tuple(self.dims))

@@ -1,6 +1,6 @@
 """The skip path of a residual block."""
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from pydantic import Field
 
@@ -8,6 +8,9 @@ from ..spec.base import PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, conv_out, expect_rank, expect_static, numel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 @register
@@ -51,7 +54,7 @@ class Shortcut(Layer):
         n = numel(outputs[0][1:])
         return 2 * int(inputs[0][0]) * self.out_channels * (n if isinstance(n, int) else 1)
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         if self._identity(x):

@@ -1,6 +1,6 @@
 """Special-purpose layers: radial basis units, graph convolution, the VAE reparameterization."""
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from pydantic import Field
 
@@ -10,6 +10,9 @@ from .activation_ref import ActivationRef
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank, expect_static, fmt_shape, numel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 @register
@@ -42,7 +45,7 @@ class RBF(Layer):
         rows = numel(inputs[0][:-1])
         return 3 * int(inputs[0][-1]) * self.out_features * (rows if isinstance(rows, int) else 1)
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.special import RBF as Module
 
         return Module(int(x[-1]), self.out_features)
@@ -78,7 +81,7 @@ class GraphConv(Layer):
         return (x[0], self.out_features)
 
     def param_shapes(self, x: Shape, adj: Shape) -> dict[str, tuple[int, ...]]:
-        out = {"weight": (self.out_features, int(x[1]))}
+        out: dict[str, tuple[int, ...]] = {"weight": (self.out_features, int(x[1]))}
         return {**out, "bias": (self.out_features,)} if self.bias else out
 
     def num_params(self, x: Shape, adj: Shape) -> int:
@@ -89,7 +92,7 @@ class GraphConv(Layer):
         n = inputs[0][0] if isinstance(inputs[0][0], int) else 1
         return 2 * n * int(inputs[0][1]) * self.out_features + 2 * n * n * self.out_features
 
-    def build(self, x: Shape, adj: Shape):
+    def build(self, x: Shape, adj: Shape) -> "nn.Module":
         from ..nn.special import GraphConv as Module
 
         return Module(int(x[1]), self.out_features, self.bias)
@@ -115,7 +118,7 @@ class Reparameterize(Layer):
         n = numel(inputs[0])
         return 3 * n if isinstance(n, int) else 0
 
-    def build(self, mu: Shape, logvar: Shape):
+    def build(self, mu: Shape, logvar: Shape) -> "nn.Module":
         from ..nn.special import Reparameterize as Module
 
         return Module()

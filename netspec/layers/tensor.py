@@ -3,7 +3,7 @@ unsqueeze, transpose. ``dim`` follows PyTorch: the batch is dim 0, per-sample di
 negative dims count from the end."""
 
 import math
-from typing import ClassVar, Optional, Sequence, Union
+from typing import TYPE_CHECKING, ClassVar, Optional, Sequence, Union
 
 from pydantic import Field
 
@@ -14,6 +14,9 @@ from .base import Example, Layer
 from .merge import broadcast
 from .registry import register
 from .shapes import Dim, Shape, fmt_shape, normalize_dim, numel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 def _axis(dim: int, x: Shape) -> int:
@@ -60,7 +63,7 @@ class Chunk(_SameDtype):
                              hint="choose chunks that divides the size, or use `split` with explicit sizes")
         return [x[:axis] + (n,) + x[axis + 1:] for n in pieces]
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.tensor import Chunk as Module
 
         return Module(self.chunks, self.dim)
@@ -85,7 +88,7 @@ class Select(_SameDtype):
             raise ShapeError(f"index {self.index} is out of range for dim {self.dim} of size {size}, got {fmt_shape(x)}")
         return x[:axis] + x[axis + 1:]
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.tensor import Select as Module
 
         return Module(self.dim, self.index)
@@ -126,7 +129,7 @@ class Slice(_SameDtype):
         drop = start - (end or 0)
         return f"{size}-{drop}" if drop else size
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.tensor import Slice as Module
 
         return Module(self.dim, self.start, self.end, self.step)
@@ -161,7 +164,7 @@ class Reduction(Layer):
         n = numel(inputs[0])
         return n if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.tensor import Reduce
 
         return Reduce(self.op, self.dim, self.keepdim)
@@ -216,7 +219,7 @@ class Matmul(Layer):
         k = inputs[0][-1]
         return 2 * n * k if isinstance(n, int) and isinstance(k, int) else 0
 
-    def build(self, a: Shape, b: Shape):
+    def build(self, a: Shape, b: Shape) -> "nn.Module":
         from ..nn.tensor import Matmul as Module
 
         return Module(len(a), len(b))
@@ -239,7 +242,7 @@ class Squeeze(_SameDtype):
                              hint="squeeze removes only a dim of size 1; use `select` to pick one position")
         return x[:axis] + x[axis + 1:]
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.tensor import Squeeze as Module
 
         return Module(self.dim)
@@ -263,7 +266,7 @@ class Unsqueeze(_SameDtype):
         axis = self.dim % full - 1
         return x[:axis] + (1,) + x[axis:]
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.tensor import Unsqueeze as Module
 
         return Module(self.dim)
@@ -297,7 +300,7 @@ class Unflatten(_SameDtype):
             new = tuple(size // known if d == -1 else d for d in self.sizes)
         return x[:axis] + new + x[axis + 1:]
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.Unflatten(self.dim, tuple(self.sizes))
@@ -320,7 +323,7 @@ class Transpose(_SameDtype):
         out[a], out[b] = out[b], out[a]
         return tuple(out)
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from ..nn.tensor import Transpose as Module
 
         return Module(self.dim0, self.dim1)

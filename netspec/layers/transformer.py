@@ -7,7 +7,7 @@ feature size (inferred). A decoder-only model (GPT) is a stack of encoder layers
 """
 
 import math
-from typing import ClassVar, Sequence
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from pydantic import Field
 
@@ -18,6 +18,9 @@ from .attention import PADDING, Padding, check_padding, padding_dtype
 from .base import BOOL, FLOAT, LONG, Example, Layer
 from .registry import register
 from .shapes import Dim, Shape, expect_rank, expect_static, fmt_shape
+
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
 
 
 def _n(d: Dim) -> int:
@@ -97,7 +100,7 @@ class TransformerLayer(Layer):
             attn += 2 * d * d * (2 * lq + 2 * lk) + 4 * lq * lk * d
         return attn + 4 * lq * d * f + 5 * lq * d * self.norms
 
-    def _module_args(self, xs: Sequence[Shape]) -> dict:
+    def _module_args(self, xs: Sequence[Shape]) -> dict[str, Any]:
         return dict(d_model=int(xs[0][1]), nhead=self.nhead, dim_feedforward=self.dim_feedforward, dropout=self.dropout,
                     activation=self.ffn_activation.build((xs[0][0], self.dim_feedforward)),
                     layer_norm_eps=self.layer_norm_eps, norm_first=self.norm_first, bias=self.bias,
@@ -138,7 +141,7 @@ class TransformerEncoderLayer(TransformerLayer):
             check_padding(self.key_padding, xs[-1], xs[0][0])
         return xs[0]
 
-    def build(self, *xs: Shape):
+    def build(self, *xs: Shape) -> "nn.Module":
         from ..nn.transformer import TransformerEncoderLayer as Module
 
         return Module(**self._module_args(xs))
@@ -178,7 +181,7 @@ class TransformerDecoderLayer(TransformerLayer):
             check_padding(self.memory_key_padding, xs[-1], xs[1][0])
         return xs[0]
 
-    def build(self, *xs: Shape):
+    def build(self, *xs: Shape) -> "nn.Module":
         from ..nn.transformer import TransformerDecoderLayer as Module
 
         return Module(**self._module_args(xs))

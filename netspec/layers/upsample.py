@@ -1,7 +1,7 @@
 """Fixed (parameter-free) upsampling: interpolation and sub-pixel rearrangement."""
 
 import math
-from typing import Literal, Optional, Sequence, Union
+from typing import TYPE_CHECKING, Literal, Optional, Sequence, TypeVar, Union
 
 from pydantic import Field, model_validator
 
@@ -11,12 +11,16 @@ from .base import Example, Layer
 from .registry import register
 from .shapes import Dim, Shape, expect_rank, expect_static, fmt_shape, numel, tuple_n
 
+if TYPE_CHECKING:  # pragma: no cover
+    from torch import nn
+
 #: interpolation mode -> the per-sample ranks it accepts (channels + spatial axes)
 MODE_RANKS = {
     "nearest": (2, 3, 4), "nearest-exact": (2, 3, 4), "linear": (2,), "bilinear": (3,), "bicubic": (3,),
     "trilinear": (4,),
 }
 #: input points each output element reads (FLOPs = 2 per point)
+N = TypeVar("N", int, float)
 MODE_POINTS = {"linear": 2, "bilinear": 4, "bicubic": 16, "trilinear": 8}
 LAYOUTS = {2: "(C, L)", 3: "(C, H, W)", 4: "(C, D, H, W)"}
 
@@ -58,8 +62,8 @@ class Upsample(Layer):
             raise ValueError(f"align_corners applies only to the linear modes, not {self.mode!r}")
         return self
 
-    def _per_axis(self, value, n: int, name: str) -> tuple:
-        out = tuple_n(value, n) if not isinstance(value, float) else (value,) * n
+    def _per_axis(self, value: N | list[N], n: int, name: str) -> tuple[N, ...]:
+        out = tuple(value) if isinstance(value, list) else (value,) * n
         if len(out) != n:
             raise ShapeError(f"{name} has {len(out)} values, but the input has {n} spatial axes")
         return out
@@ -72,6 +76,7 @@ class Upsample(Layer):
         n = len(x) - 1
         if self.size is not None:
             return (x[0],) + tuple(self._per_axis(self.size, n, "size"))
+        assert self.scale_factor is not None  # the validator asks for exactly one of size and scale_factor
         scales = self._per_axis(self.scale_factor, n, "scale_factor")
         return (x[0],) + tuple(_scaled(d, s) for d, s in zip(x[1:], scales))
 
@@ -79,7 +84,7 @@ class Upsample(Layer):
         n = numel(outputs[0])
         return 2 * MODE_POINTS.get(self.mode, 0) * n if isinstance(n, int) else 0
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         size = tuple_n(self.size, len(x) - 1) if self.size is not None else None
@@ -113,7 +118,7 @@ class PixelShuffle(Layer):
                              hint=f"give the convolution before it a multiple of {r2} output channels")
         return (c // r2,) + tuple(_mul(d, self.upscale_factor) for d in x[1:])
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.PixelShuffle(self.upscale_factor)
@@ -141,7 +146,7 @@ class PixelUnshuffle(Layer):
             spatial.append(size // r)
         return (expect_static(x[0], "channel count") * r * r,) + tuple(spatial)
 
-    def build(self, x: Shape):
+    def build(self, x: Shape) -> "nn.Module":
         from torch import nn
 
         return nn.PixelUnshuffle(self.downscale_factor)
