@@ -8,9 +8,9 @@ import pytest
 import torch
 from torch import nn
 
+from layer_cases import CASE_IDS, CASES, build, concrete, make_input
 from netspec.export import export_module, verify
 from netspec.layers import all_layers
-from layer_cases import CASE_IDS, CASES, build, concrete, make_input
 
 
 class WithActivation(nn.Module):

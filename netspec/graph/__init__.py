@@ -7,14 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..blocks import BlockTable
 from ..diagnostics import did_you_mean, show
 from ..errors import NetspecError, SpecError, SpecPath, raise_all
 from ..layers import get_layer, layer_tags
 from ..layers.shapes import fmt_shape
-from ..spec.document import Spec
 from ..source import SourceMap
+from ..spec.document import Spec
 from ..spec.model import BlockDef, InputSpec, ModelDef
-from ..blocks import BlockTable
 from .blocks import check_definition, check_no_refs
 from .expand import Ctx, Expander
 from .infer import DEFAULT_DIM, check_shared, check_tied, infer, toposort
@@ -40,7 +40,8 @@ def build_graphs(spec: Spec, raw: dict[str, Any], warnings: list[NetspecError] |
     return graphs
 
 
-def _build_all(spec: Spec, raw: dict[str, Any], blocks: BlockTable, own: dict[str, tuple[BlockDef, SpecPath]], warnings: list[NetspecError] | None,
+def _build_all(spec: Spec, raw: dict[str, Any], blocks: BlockTable, own: dict[str, tuple[BlockDef, SpecPath]],
+               warnings: list[NetspecError] | None,
                errors: list[NetspecError]) -> dict[str, Graph]:
     for name, block in spec.blocks.items():
         path = ("blocks", name)

@@ -160,7 +160,8 @@ class Expander:
             want = f"{lo}" if lo == hi else f"at least {lo}" if hi is None else f"{lo} to {hi}"
             self.report(SpecError(f"{item.tag} takes {want} input(s), got {len(values)}",
                                   path=item.path + (("inputs",) if item.inputs is not None else ()),
-                                  hint=None if lo > 1 or len(values) <= 1 else "use a merge layer (add, concat, multiply) to join inputs"), ctx)
+                                  hint=None if lo > 1 or len(values) <= 1
+                                  else "use a merge layer (add, concat, multiply) to join inputs"), ctx)
             return
         notes = tuple(reversed(ctx.notes))
         if self.out_of_budget(item, item.repeat, ctx):

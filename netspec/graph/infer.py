@@ -13,7 +13,7 @@ from ..diagnostics import did_you_mean
 from ..errors import NetspecError, ShapeError, SpecError
 from ..layers.base import LONG
 from ..layers.shapes import Shape, fmt_shape
-from .ir import Graph, Node, TensorType, ValueId
+from .ir import Graph, Node, TensorType
 
 DEFAULT_DIM = 32
 

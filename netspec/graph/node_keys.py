@@ -9,8 +9,8 @@ from pydantic import ValidationError
 from ..diagnostics import pydantic_errors, show
 from ..errors import NetspecError, SpecError, SpecPath
 from ..limits import MAX_REPEAT
-from ..spec.initializers import InitMap
 from ..spec.base import StrictModel
+from ..spec.initializers import InitMap
 from ..spec.model import NAME_RE
 
 

@@ -23,7 +23,8 @@ def broadcast(shapes: Sequence[Shape]) -> Shape:
         dims = {s[axis - rank + len(s)] for s in shapes if axis - rank + len(s) >= 0} - {1}
         if len(dims) > 1:
             listed = ", ".join(fmt_shape(s) for s in shapes)
-            raise ShapeError(f"inputs do not broadcast: {listed}", hint="give the inputs equal shapes (a 1x1 conv or linear can match channels)")
+            raise ShapeError(f"inputs do not broadcast: {listed}",
+                             hint="give the inputs equal shapes (a 1x1 conv or linear can match channels)")
         out.append(dims.pop() if dims else 1)
     return tuple(out)
 

@@ -1,7 +1,6 @@
 """Layers that only rearrange a tensor: flatten, reshape, permute."""
 
 import math
-
 from typing import TYPE_CHECKING
 
 from pydantic import Field

@@ -42,7 +42,8 @@ class TransformerLayer(Layer):
     ffn_activation: ActivationRef = Field("relu", validate_default=True,
                                           description="Activation of the feed-forward network: relu, gelu, {gelu: {approximate: tanh}}, …")
     layer_norm_eps: PositiveFloat = Field(1e-5, description="Added to the variance in the layer norms.")
-    norm_first: bool = Field(False, description="Pre-norm (x + f(norm(x)), GPT-2) instead of post-norm (norm(x + f(x)), the original and BERT).")
+    norm_first: bool = Field(False, description="Pre-norm (x + f(norm(x)), GPT-2) instead of post-norm (norm(x + f(x)), "
+                                                "the original and BERT).")
     bias: bool = Field(True, description="Learn biases in the linear layers and layer norms.")
 
     @property
