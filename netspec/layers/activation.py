@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, ClassVar, Literal, Sequence
 
 from pydantic import Field
 
-from ..spec.base import PositiveFloat
+from ..strict import PositiveFloat
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_static, numel

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Literal, Optional, Sequence
 from pydantic import Field
 
 from ..errors import ShapeError
-from ..spec.base import PositiveFloat, PositiveInt, Probability
+from ..strict import PositiveFloat, PositiveInt, Probability
 from .base import BOOL, FLOAT, LONG, Example, Layer
 from .registry import register
 from .shapes import Dim, Shape, expect_rank, expect_static, fmt_shape

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from pydantic import BaseModel
 
-from ..spec.base import STRICT
+from ..strict import STRICT
 from .shapes import Shape
 
 if TYPE_CHECKING:  # pragma: no cover

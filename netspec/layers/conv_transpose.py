@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Callable, ClassVar, Sequence, Union
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
-from ..spec.base import PositiveInt
+from ..strict import PositiveInt
 from . import parametrize
 from .activation_ref import ActivationRef
 from .base import Example, Layer

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from pydantic import Field, model_validator
 
-from ..spec.base import PositiveInt, Probability
+from ..strict import PositiveInt, Probability
 from . import parametrize
 from .activation_ref import ActivationRef
 from .base import Example, Layer

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, ClassVar
 
 from pydantic import Field
 
-from ..spec.base import Probability
+from ..strict import Probability
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank

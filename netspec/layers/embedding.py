@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Optional
 from pydantic import Field
 
 from ..errors import ShapeError
-from ..spec.base import PositiveInt
+from ..strict import PositiveInt
 from .base import LONG, Example, Layer
 from .registry import register
 from .shapes import Shape

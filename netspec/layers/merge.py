@@ -6,7 +6,7 @@ from pydantic import Field
 
 from ..errors import ShapeError
 from ..limits import MAX_OUTPUTS
-from ..spec.base import PositiveInt
+from ..strict import PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Dim, Shape, fmt_shape, normalize_dim, numel

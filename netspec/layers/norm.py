@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, ClassVar, Sequence
 from pydantic import Field
 
 from ..errors import ShapeError
-from ..spec.base import PositiveFloat, PositiveInt
+from ..strict import PositiveFloat, PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank, expect_static, fmt_shape, numel

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Optional, Sequence, Union
 from pydantic import Field
 
 from ..errors import ShapeError
-from ..spec.base import PositiveInt
+from ..strict import PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, conv_out, expect_rank, numel, tuple_n

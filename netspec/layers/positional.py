@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Literal, Optional, Sequence
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
-from ..spec.base import PositiveInt
+from ..strict import PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank, expect_static, fmt_shape, numel

@@ -20,7 +20,7 @@ from pydantic import Field, field_validator, model_validator
 
 from ..errors import ShapeError
 from ..limits import MAX_REPEAT
-from ..spec.base import PositiveInt, Probability
+from ..strict import PositiveInt, Probability
 from .base import FLOAT, LONG, Example, Layer
 from .registry import register
 from .shapes import Shape, expect_rank, expect_static, fmt_shape

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Sequence
 
 from pydantic import Field
 
-from ..spec.base import PositiveInt
+from ..strict import PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Shape, conv_out, expect_rank, expect_static, numel

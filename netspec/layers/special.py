@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Sequence
 from pydantic import Field
 
 from ..errors import ShapeError
-from ..spec.base import PositiveInt
+from ..strict import PositiveInt
 from .activation_ref import ActivationRef
 from .base import Example, Layer
 from .registry import register

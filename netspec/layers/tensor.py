@@ -9,7 +9,7 @@ from pydantic import Field
 
 from ..errors import ShapeError
 from ..limits import MAX_OUTPUTS
-from ..spec.base import PositiveInt
+from ..strict import PositiveInt
 from .base import Example, Layer
 from .merge import broadcast
 from .registry import register

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 from pydantic import Field
 
 from ..errors import ShapeError
-from ..spec.base import PositiveFloat, PositiveInt, Probability
+from ..strict import PositiveFloat, PositiveInt, Probability
 from .activation_ref import ActivationRef
 from .attention import PADDING, Padding, check_padding, padding_dtype
 from .base import BOOL, FLOAT, LONG, Example, Layer

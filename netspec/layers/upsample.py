@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Literal, Optional, Sequence, TypeVar, Union
 from pydantic import Field, model_validator
 
 from ..errors import ShapeError
-from ..spec.base import PositiveFloat, PositiveInt
+from ..strict import PositiveFloat, PositiveInt
 from .base import Example, Layer
 from .registry import register
 from .shapes import Dim, Shape, expect_rank, expect_static, fmt_shape, numel, tuple_n
