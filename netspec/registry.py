@@ -95,4 +95,4 @@ class Registry(Generic[C]):
         if not self._classes:
             raise RegistryError(f"no {self.kind} is registered")
         classes = tuple(self._classes.values())
-        return tagged(Union[classes] if len(classes) > 1 else classes[0], description)  # type: ignore[valid-type]
+        return tagged(Union[classes] if len(classes) > 1 else classes[0], description)

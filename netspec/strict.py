@@ -24,12 +24,12 @@ def _type_shorthand(value: Any) -> Any:
 class _BareNameSchema:
     """JSON Schema of a tagged union: the bare type name is accepted too (for editors)."""
 
-    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict:
+    def __get_pydantic_json_schema__(self, core_schema: Any, handler: Any) -> dict[str, Any]:
         schema = handler(core_schema)
         target = handler.resolve_ref_schema(schema) if "$ref" in schema else schema
         tags = sorted((target.get("discriminator") or {}).get("mapping", {}))
         description = schema.pop("description", None) or target.get("description")
-        out: dict = {"anyOf": [{"type": "string", "enum": tags}, schema]} if tags else schema
+        out: dict[str, Any] = {"anyOf": [{"type": "string", "enum": tags}, schema]} if tags else schema
         if description:
             out["description"] = description
         return out
