@@ -78,3 +78,27 @@ class SmoothL1(Loss):
         from ..nn.losses import on_first
 
         return on_first(nn.SmoothL1Loss(beta=self.beta))
+
+
+@LOSSES.register
+class Quantile(Loss):
+    """Quantile (pinball) loss: mean of max(q·r, (q − 1)·r), r = target − output. Minimizing it makes the
+    output the q-quantile of the target (q = 0.5: the median, half the mean absolute error), e.g. the
+    upper end of a prediction interval with q = 0.9."""
+    type: Literal["quantile"]
+    q: float = Field(0.5, gt=0, lt=1, description="The quantile the output estimates (0 < q < 1).")
+    EXAMPLE = "{type: quantile, q: 0.9}"
+    contract = SAME_SHAPE
+    fits = REAL
+
+    def build(self, ctx: LossContext) -> LossFn:
+        import torch
+
+        from ..nn.losses import fit
+
+        q = self.q
+
+        def pinball(o: tuple, y: torch.Tensor) -> torch.Tensor:
+            r = fit(o[0], y, True) - o[0]
+            return torch.maximum(q * r, (q - 1) * r).mean()
+        return pinball
