@@ -16,6 +16,7 @@ import torch.nn.functional as F
 import yaml
 from torch import nn
 
+from conftest import EXAMPLES
 from netspec.losses import LOSSES, MODES, Loss, LossContext
 from netspec.spec.train import TrainSpec
 from netspec.train.losses import build_loss
@@ -49,6 +50,11 @@ def _dice(s: Any, o: tuple, y: torch.Tensor) -> torch.Tensor:
     return 1 - (dice if s.include_background else dice[1:]).mean()
 
 
+def _pinball(q: float, pred: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The pinball loss written out: q·(y − ŷ) where the target lies above, (1 − q)·(ŷ − y) below."""
+    return torch.where(y >= pred, q * (y - pred), (1 - q) * (pred - y)).mean()
+
+
 Case = tuple[str, tuple, Any, Callable[[Any, tuple, Any], torch.Tensor]]
 
 #: tag -> (task mode, model outputs, target, reference(spec, outputs, target))
@@ -75,6 +81,7 @@ REFERENCE: dict[str, Case] = {
                 lambda s, o, y: nn.TripletMarginLoss(margin=s.margin, p=s.p)(o[0], o[1], o[2])),
     "contrastive": ("regression", (E1, E2), BIN.float(), _contrastive),
     "dice": ("segmentation", (SEG,), MASK, _dice),
+    "quantile": ("regression", (PRED,), REAL, lambda s, o, y: _pinball(s.q, o[0], y.view(N, 1))),
 }
 
 
@@ -117,3 +124,63 @@ def test_planning_rules_are_declared_on_the_class(tag):
     assert cls.arity == len(outputs)
     assert (cls.pair_labels is not None) == (cls.arity == 2)
     assert cls.contract and (cls.__doc__ or "").strip()
+
+
+# ---- quantile, end to end ------------------------------------------------------------------------
+
+QUANTILE = """netspec: 1
+inputs: {x: {shape: [2]}}
+model:
+  layers:
+    - {name: out, linear: {out_features: 1}}
+data:
+  source: {type: arrays, path: d.npz}
+  split: {val: 0.25, seed: 0, stratify: false}
+  preprocess: {features: none}
+train:
+  task: regression
+  loss: {type: quantile, q: 0.9}
+  epochs: 40
+  batch_size: 32
+  optimizer: {type: adam, lr: 0.05}
+  seed: 0
+"""
+
+
+def test_quantile_loss_fits_the_task_rule_from_its_class():
+    from netspec.check import check
+    from netspec.errors import NetspecError
+
+    spec = EXAMPLES / "diabetes_regression.yaml"
+    check(spec, ["train.loss={type: quantile, q: 0.25}"])  # regression: fits
+    with pytest.raises(NetspecError) as info:
+        check(spec, ["train.loss=quantile", "train.task=classification", "train.metrics=[accuracy]",
+                     "train.early_stopping.monitor=val.accuracy"])
+    found = [(e.path, e.message, e.hint) for e in getattr(info.value, "errors", [info.value])]
+    assert any(p == ("train", "loss", 0, "type") and "does not fit the task" in m and "quantile" not in h
+               for p, m, h in found), found
+
+
+def test_quantile_loss_trains_the_output_to_the_targets_q_quantile(write_spec, tmp_path):
+    """Targets uniform on [0, 1] and independent of x: the 0.9-quantile model predicts about 0.9 everywhere,
+    so about 90% of the targets lie below its output; the val loss is the pinball loss by hand."""
+    import numpy as np
+
+    import netspec.check  # noqa: F401 - netspec's modules in their import order before unpickling
+    from netspec.train.api import train_spec
+    from netspec.train.checkpoint import load_checkpoint, rebuild_models
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(512, 2)).astype(np.float32)
+    y = rng.uniform(size=512).astype(np.float32)
+    np.savez(tmp_path / "d.npz", features=x, target=y)
+    result = train_spec(write_spec(QUANTILE), out=tmp_path / "run")
+    model = rebuild_models(load_checkpoint(result.checkpoint))["model"].eval()
+    with torch.no_grad():
+        pred = model(torch.from_numpy(x)).reshape(-1)
+    target = torch.from_numpy(y)
+    assert abs(float((target <= pred).float().mean()) - 0.9) < 0.06
+    assert abs(float(pred.mean()) - 0.9) < 0.08
+    whole = _pinball(0.9, pred, target)
+    assert float(whole) < float(_pinball(0.9, torch.full_like(target, 0.5), target))  # better than the median
+    assert result.metrics["val.loss"] == pytest.approx(float(whole), rel=0.25)  # the val split's share of it
