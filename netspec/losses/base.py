@@ -30,7 +30,7 @@ from ..strict import StrictModel
 LOSSES: Registry[type["Loss"]] = Registry("loss")
 
 #: ``fn(outputs, target) -> scalar tensor``
-LossFn = Callable[[tuple, Any], Any]
+LossFn = Callable[[tuple[Any, ...], Any], Any]
 
 #: every task mode the planner knows
 MODES = frozenset({"multiclass", "binary", "multilabel", "regression", "reconstruction", "language_model", "seq2seq",

@@ -4,12 +4,15 @@ rows of one class each (``LossContext.flat``); targets equal to the ignore index
 
 from __future__ import annotations
 
-from typing import Literal, Optional, Union
+from typing import TYPE_CHECKING, Literal, Optional, Union
 
 from pydantic import Field
 
 from ..strict import PositiveFloat, Probability
 from .base import LOSSES, Loss, LossContext, LossFn
+
+if TYPE_CHECKING:
+    import torch
 
 BINARY = frozenset({"binary", "multilabel", "reconstruction"})
 CLASSES = frozenset({"multiclass", "language_model", "seq2seq", "segmentation"})
@@ -108,7 +111,7 @@ class Focal(Loss):
     def build(self, ctx: LossContext) -> LossFn:
         from ..nn.losses import fit, focal_loss
 
-        def focal(o: tuple, y: object) -> object:
+        def focal(o: tuple[torch.Tensor, ...], y: torch.Tensor) -> torch.Tensor:
             out = o[0]
             if out.dim() == 2 and out.shape[1] == 1 or (y.is_floating_point() and y.numel() == out.numel()):
                 return focal_loss(out, fit(out, y, True), self.gamma, self.alpha)

@@ -98,7 +98,7 @@ class Quantile(Loss):
 
         q = self.q
 
-        def pinball(o: tuple, y: torch.Tensor) -> torch.Tensor:
+        def pinball(o: tuple[torch.Tensor, ...], y: torch.Tensor) -> torch.Tensor:
             r = fit(o[0], y, True) - o[0]
             return torch.maximum(q * r, (q - 1) * r).mean()
         return pinball

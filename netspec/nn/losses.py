@@ -12,7 +12,7 @@ is the ignore index (padding) count for nothing. Segmentation losses take (N, C,
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, cast
 
 import torch
 import torch.nn.functional as F
@@ -91,21 +91,21 @@ class RowMean(nn.Module):
     def forward(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         keep = y != self.ignore_index
         loss = self.per_row(out, torch.where(keep, y, torch.zeros_like(y)))
-        return (loss * keep).sum() / keep.sum().clamp_min(1)
+        return cast(torch.Tensor, (loss * keep).sum() / keep.sum().clamp_min(1))
 
 
 class ModuleLoss:
     """A torch loss module plus the adapter that turns (outputs, target) into its arguments."""
 
-    def __init__(self, module: nn.Module, adapt: Callable) -> None:
+    def __init__(self, module: nn.Module, adapt: Callable[[tuple[Any, ...], Any], tuple[Any, ...]]) -> None:
         self.module, self.adapt = module, adapt
 
     def to(self, device: torch.device) -> "ModuleLoss":
         self.module.to(device)
         return self
 
-    def __call__(self, outputs: tuple, target: Optional[torch.Tensor]) -> torch.Tensor:
-        return self.module.forward(*self.adapt(outputs, target))  # a loss module has no hooks: skip _call_impl
+    def __call__(self, outputs: tuple[Any, ...], target: Optional[torch.Tensor]) -> torch.Tensor:
+        return cast(torch.Tensor, self.module.forward(*self.adapt(outputs, target)))  # a loss module has no hooks: skip _call_impl
 
 
 def on_first(module: nn.Module) -> ModuleLoss:

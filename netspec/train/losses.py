@@ -23,4 +23,5 @@ def build_loss(spec: Any, mode: str, class_weights: Optional[torch.Tensor] = Non
     LOSSES.of(spec)  # an unknown type raises here, before anything is built
     own = getattr(spec, "class_weights", None)
     weight = class_weights if own is None or own == "auto" else torch.tensor(own, dtype=torch.float32)
-    return spec.build(LossContext(mode, weight, ignore_index))
+    fn: LossFn = spec.build(LossContext(mode, weight, ignore_index))
+    return fn
