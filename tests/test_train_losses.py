@@ -102,12 +102,12 @@ def _loss_types() -> list[str]:
     return [get_args(cls.model_fields["type"].annotation)[0] for cls in get_args(inner)]
 
 
-def test_every_loss_type_of_the_spec_has_a_builder_and_nothing_else_does():
-    from netspec.train.losses import BUILDERS
+def test_the_spec_union_is_the_loss_registry():
+    from netspec.losses import LOSSES
 
     types = _loss_types()
     assert len(types) >= 16 and "cross_entropy" in types and "dice" in types
-    assert sorted(BUILDERS) == sorted(types)
+    assert types == LOSSES.tags()
 
 
 @pytest.mark.parametrize("kind", _loss_types())
@@ -121,5 +121,7 @@ def test_each_builder_makes_a_callable_loss(kind):
 def test_an_unknown_loss_type_fails_loudly_instead_of_falling_through():
     from types import SimpleNamespace
 
-    with pytest.raises(ValueError, match="no builder for loss type 'mystery'"):
+    from netspec.registry import UnknownComponent
+
+    with pytest.raises(UnknownComponent, match="unknown loss 'mystery'"):
         build_loss(SimpleNamespace(type="mystery", margin=1.0, class_weights=None), "regression")

@@ -169,7 +169,8 @@ def plan_gan(spec: Any, graphs: dict, errors: list, warnings: list) -> Optional[
 
 
 def plan_contrastive(spec: Any, graphs: dict, errors: list, warnings: list) -> Optional[TrainPlan]:
-    from .train import Contrastive, Triplet
+    from ..losses import LOSSES
+    from ..losses.pairs import Contrastive, Triplet
 
     train, before = spec.train, len(errors)
     if len(graphs) != 1:
@@ -192,9 +193,9 @@ def plan_contrastive(spec: Any, graphs: dict, errors: list, warnings: list) -> O
         errors.append(SpecError("the contrastive program takes one loss", path=("train", "loss"), hint="keep one"))
         return None
     loss = losses[0]
-    need = 3 if loss.type == "triplet" else 2
+    need = LOSSES.of(loss).arity
     where = ("train", "loss", 0) if train.loss else ("train",)
-    if loss.type not in ("contrastive", "triplet", "cosine_embedding"):
+    if need < 2:
         errors.append(SpecError(f"loss {loss.type!r} does not compare embeddings", path=where + ("type",),
                                 hint="use contrastive or cosine_embedding (pairs), or triplet"))
         return None

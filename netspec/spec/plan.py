@@ -15,22 +15,12 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import NetspecError, SpecError, SpecPath
+from ..losses import LOSSES, fitting
 from .gradient_checks import zero_gradient_warnings
 from .prediction_checks import check_prediction_program
 from .prediction_programs import PROGRAM_MODES
-from .train import LOSSES_ON_PAIRS, Metric, TrainSpec
+from .train import Metric, TrainSpec
 
-#: loss types that fit each task mode
-FITS = {
-    "multiclass": {"cross_entropy", "nll", "focal", "hinge", "kl_div"},
-    "binary": {"bce", "bce_with_logits", "focal", "margin"},
-    "multilabel": {"bce", "bce_with_logits", "focal"},
-    "regression": {"mse", "mae", "huber", "smooth_l1", "cosine_embedding", "triplet", "contrastive", "margin", "kl_div"},
-    "reconstruction": {"mse", "mae", "huber", "smooth_l1", "bce", "bce_with_logits"},
-    "language_model": {"cross_entropy", "nll", "focal"},
-    "seq2seq": {"cross_entropy", "nll", "focal"},
-    "segmentation": {"cross_entropy", "nll", "focal", "dice"},
-}
 CLASS_METRICS = {"accuracy", "precision", "recall", "f1", "auroc", "confusion_matrix", "iou", "dice"}
 METRICS_FOR = {
     "multiclass": CLASS_METRICS, "binary": CLASS_METRICS, "multilabel": CLASS_METRICS,
@@ -46,7 +36,6 @@ DEFAULT_METRICS = {
     "seq2seq": ["exact_match", "accuracy"], "segmentation": ["iou", "dice", "accuracy"],
 }
 MAXIMIZE = ("accuracy", "precision", "recall", "f1", "auroc", "r2", "iou", "dice", "exact_match")
-SOFTMAXED = {"cross_entropy", "bce_with_logits", "focal", "dice"}
 
 
 @dataclass
@@ -221,7 +210,8 @@ def _default_target(mode: str) -> Optional[str]:
 
 
 def _losses(train: TrainSpec, mode: str, graph: Any, out_types: dict, errors: list) -> list[LossBinding]:
-    from .train import BceWithLogits, CrossEntropy, Mse
+    from ..losses.classification import BceWithLogits, CrossEntropy
+    from ..losses.regression import Mse
 
     if train.loss is None:
         default = {"multiclass": CrossEntropy(type="cross_entropy"), "binary": BceWithLogits(type="bce_with_logits"),
@@ -239,15 +229,15 @@ def _losses(train: TrainSpec, mode: str, graph: Any, out_types: dict, errors: li
         path: SpecPath = ("train", "loss", i) if from_spec else ("train",)
         wanted = loss.output if isinstance(loss.output, list) else [loss.output] if loss.output else None
         if wanted is None:
-            need = {"triplet": 3}.get(loss.type, 2 if loss.type in LOSSES_ON_PAIRS else 1)
+            need = LOSSES.of(loss).arity
             wanted = names[:need] if len(names) >= need else names
         for name in wanted:
             if name not in out_types:
                 errors.append(SpecError(f"loss reads output {name!r}, which the model does not return",
                                         path=path + ("output",), hint=f"outputs: {', '.join(names)}"))
-        if from_spec and loss.type not in FITS[mode]:
+        if from_spec and mode not in LOSSES.of(loss).fits:
             errors.append(SpecError(f"loss {loss.type!r} does not fit the task ({mode})", path=path + ("type",),
-                                    hint=f"use one of: {', '.join(sorted(FITS[mode]))}"))
+                                    hint=f"use one of: {', '.join(fitting(mode))}"))
         target = loss.target if loss.target is not None else _default_target(mode)
         out.append(LossBinding(loss, tuple(wanted), target, path))
     return out
@@ -302,7 +292,7 @@ def _warnings(spec: Any, train: TrainSpec, graph: Any, losses: list[LossBinding]
             warnings.append(_warn(f"learning rate {opt.lr:g} is outside [1e-6, 1]", path + ("lr",),
                                   "typical values are 1e-4 … 1e-1 (search on a log scale)"))
     for binding in losses:
-        if binding.spec.type not in SOFTMAXED:
+        if not LOSSES.of(binding.spec).expects_logits:
             continue
         for name, value in graph.outputs:
             if name in binding.outputs and value[0] != "input":

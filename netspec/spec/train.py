@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from ..losses import LOSSES
 from .data import Pair
 from .distributed import DistributedSpec
 from .log import LogSpec
@@ -63,114 +64,8 @@ Program = tagged(Union[Supervised, LanguageModelProgram, Seq2SeqProgram, Segment
 
 
 # ---- losses -------------------------------------------------------------------------------------
-
-class _Loss(StrictModel):
-    output: Union[str, list[str], None] = Field(None, description="Model output(s) the loss reads (default: the only one).")
-    target: Optional[str] = Field(None, description="Data field with the target (default: task's: `target`, the input, `next`).")
-    weight: float = Field(1.0, ge=0, description="Weight of this loss in the total.")
-
-
-class Mse(_Loss):
-    type: Literal["mse"]
-
-
-class Mae(_Loss):
-    type: Literal["mae"]
-
-
-class Huber(_Loss):
-    type: Literal["huber"]
-    delta: PositiveFloat = 1.0
-
-
-class SmoothL1(_Loss):
-    type: Literal["smooth_l1"]
-    beta: PositiveFloat = 1.0
-
-
-class Bce(_Loss):
-    """Binary cross-entropy on probabilities (the model ends in a sigmoid)."""
-    type: Literal["bce"]
-
-
-class BceWithLogits(_Loss):
-    type: Literal["bce_with_logits"]
-    pos_weight: Union[PositiveFloat, list[PositiveFloat], None] = None
-
-
-class CrossEntropy(_Loss):
-    """Softmax cross-entropy on logits; class-index or probability targets."""
-    type: Literal["cross_entropy"]
-    label_smoothing: Probability = 0.0
-    ignore_index: int = -100
-    class_weights: Union[Literal["auto"], list[PositiveFloat], None] = Field(
-        None, description="Per-class weights (default: data.class_weights).")
-
-
-class Nll(_Loss):
-    """Negative log-likelihood on log-probabilities (the model ends in log_softmax)."""
-    type: Literal["nll"]
-    ignore_index: int = -100
-    class_weights: Union[Literal["auto"], list[PositiveFloat], None] = None
-
-
-class Focal(_Loss):
-    """Focal loss (Lin et al. 2017): −α(1−p_t)^γ log p_t, softmax for several classes, sigmoid for one logit."""
-    type: Literal["focal"]
-    gamma: float = Field(2.0, ge=0)
-    alpha: Optional[float] = Field(None, ge=0, le=1, description="Weight of the positive class (sigmoid) / all classes.")
-
-
-class KlDiv(_Loss):
-    """KL divergence; the output holds log-probabilities, the target probabilities."""
-    type: Literal["kl_div"]
-    log_target: bool = False
-
-
-class Hinge(_Loss):
-    """Multi-class margin loss (nn.MultiMarginLoss) on scores."""
-    type: Literal["hinge"]
-    margin: PositiveFloat = 1.0
-    p: Literal[1, 2] = 1
-
-
-class Margin(_Loss):
-    """Hinge embedding loss (nn.HingeEmbeddingLoss): targets ±1."""
-    type: Literal["margin"]
-    margin: PositiveFloat = 1.0
-
-
-class CosineEmbedding(_Loss):
-    """Two outputs x1, x2 and targets ±1 (similar / dissimilar)."""
-    type: Literal["cosine_embedding"]
-    margin: float = Field(0.0, ge=-1, le=1)
-
-
-class Triplet(_Loss):
-    """Three outputs: anchor, positive, negative (nn.TripletMarginLoss)."""
-    type: Literal["triplet"]
-    margin: PositiveFloat = 1.0
-    p: PositiveFloat = 2.0
-
-
-class Contrastive(_Loss):
-    """Two embeddings and a 1 (similar) / 0 (dissimilar) target: y·d² + (1−y)·max(0, margin − d)²."""
-    type: Literal["contrastive"]
-    margin: PositiveFloat = 1.0
-
-
-class Dice(_Loss):
-    """Soft Dice loss (segmentation): 1 − mean over classes of (2·Σ p·g + smooth) / (Σ p + Σ g + smooth), p the
-    softmax probabilities, g the one-hot mask."""
-    type: Literal["dice"]
-    smooth: float = Field(1.0, ge=0, description="Added to numerator and denominator (keeps absent classes finite).")
-    include_background: bool = Field(True, description="Average class 0 too.")
-    ignore_index: int = Field(-100, description="Pixels with this label count for no class.")
-
-
-Loss = tagged(Union[Mse, Mae, Huber, SmoothL1, Bce, BceWithLogits, CrossEntropy, Nll, Focal, KlDiv, Hinge, Margin,
-                    CosineEmbedding, Triplet, Contrastive, Dice])
-LOSSES_ON_PAIRS = ("cosine_embedding", "triplet", "contrastive")
+# One class per loss in netspec.losses (its schema, docs, planning rules and builder).
+Loss = LOSSES.union()
 
 
 def _as_list(value: Any) -> Any:

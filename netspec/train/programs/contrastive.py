@@ -21,6 +21,7 @@ from typing import Any
 import torch
 
 from ...graph import Graph
+from ...losses import LOSSES
 from ..losses import build_loss
 from ..pairs import PartnerSampler
 from .tally import Means
@@ -51,7 +52,7 @@ class Contrastive:
         self.arity = len(plan.roles["inputs"])
         names = list(model.output_names)
         self.out_index = [names.index(o) for o in binding.outputs]
-        self.loss_type, self.loss_fn = binding.spec.type, build_loss(binding.spec, "regression")
+        self.pair_labels, self.loss_fn = LOSSES.of(binding.spec).pair_labels, build_loss(binding.spec, "regression")
         self.pools = {s: (torch.as_tensor(a[self.field]).to(device), torch.as_tensor(a[self.labels]).to(device))
                       for s, a in arrays.items() if s in ("train", "val") and len(a[self.labels])}
         self.samplers = {s: PartnerSampler(y) for s, (_, y) in self.pools.items()
@@ -83,7 +84,8 @@ class Contrastive:
         positive = torch.rand(x.shape[0], generator=gen, device=gen.device).to(x.device) < self.program.positive_fraction
         partner = torch.where(positive, sampler.same(y, gen), sampler.other(y, gen))
         embs = self.embeddings(x, pool_x[partner])
-        target = positive.float() if self.loss_type == "contrastive" else positive.float() * 2 - 1
+        dissimilar, similar = self.pair_labels  # type: ignore[misc]  (a pair loss has them)
+        target = positive.float() * (similar - dissimilar) + dissimilar
         return self.loss_fn(tuple(embs), target), embs[0]
 
     # ---- steps -----------------------------------------------------------------------------------------

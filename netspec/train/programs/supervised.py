@@ -7,6 +7,7 @@ from typing import Any, Callable, Optional
 import torch
 from torch import nn
 
+from ...losses import LOSSES
 from ..losses import build_loss
 from ..metrics import MetricSet
 
@@ -33,7 +34,7 @@ class Supervised:
             self.terms.append((b.spec.weight, b.outputs, b.target or recon_field, fn))
         first = plan.losses[0]
         self.metric_output, self.metric_target = first.outputs[0], first.target or recon_field
-        probabilities = first.spec.type == "bce"
+        probabilities = LOSSES.of(first.spec).reads_probabilities
         ignore = getattr(first.spec, "ignore_index", None) if plan.mode == "language_model" else None
         make = lambda: MetricSet(plan.metrics, plan, device, threshold, probabilities, ignore)  # noqa: E731
         self.metrics = {"eval": make(), **({"train": make()} if train_metrics else {})}
