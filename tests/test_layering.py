@@ -4,10 +4,11 @@ Every ``import`` statement in ``netspec/`` is read, at module level and inside f
 and absolute; ``from x import y`` where ``y`` is a submodule counts as importing ``x.y``. The rules
 (docs: the layering paragraph of the architecture notes):
 
-- ``netspec.source``, ``netspec.diagnostics``, ``netspec.strict``, ``netspec.registry``, the spec
-  and the graph never import torch: not in their own code, and not through anything they import
-  when they are imported (module-level imports, followed transitively, package ``__init__`` files
-  included), so ``netspec validate`` stays torch-free;
+- ``netspec.source``, ``netspec.diagnostics``, ``netspec.strict``, ``netspec.registry``, the spec,
+  the graph and ``netspec.check`` never import torch: not in their own code, and not through
+  anything they import when they are imported (module-level imports, followed transitively,
+  package ``__init__`` files included), so ``netspec validate`` stays torch-free; the component
+  registries (``COMPONENT_REGISTRIES``) import torch only inside the methods that build;
 - no library module (everything outside ``netspec.cli``) imports ``netspec.cli``, typer or rich;
 - the layers never import ``netspec.train`` or ``netspec.export``;
 - ``netspec.train`` and ``netspec.export`` never import each other: they meet through the compiled
@@ -30,7 +31,13 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1] / "netspec"
 
 # The modules that `netspec validate` runs: never torch, directly or through what they import.
-TORCH_FREE = ("netspec.source", "netspec.diagnostics", "netspec.strict", "netspec.registry", "netspec.spec", "netspec.graph")
+TORCH_FREE = ("netspec.source", "netspec.diagnostics", "netspec.strict", "netspec.registry", "netspec.spec", "netspec.graph",
+              "netspec.check", "netspec.checks")
+
+# The component registries below the spec: importing them never imports torch (their builders
+# import it inside the methods that build), so the spec can import them.
+COMPONENT_REGISTRIES = ("netspec.layers", "netspec.losses", "netspec.optimizers", "netspec.schedules", "netspec.metrics",
+                        "netspec.initializers", "netspec.augmentations", "netspec.sources", "netspec.programs")
 
 # What the spec (the document model) may import besides itself and the standard library/pydantic:
 # the leaf helpers and the component registries below it (one package per component kind).
@@ -40,20 +47,7 @@ SPEC_MAY_IMPORT = (
     "netspec.errors",
     "netspec.source",
     "netspec.diagnostics",
-    "netspec.paths",
-    "netspec.limits",
-    "netspec.yaml_hints",
-    # component registries below the spec
-    "netspec.layers",
-    "netspec.losses",
-    "netspec.optimizers",
-    "netspec.optim",
-    "netspec.schedules",
-    "netspec.metrics",
-    "netspec.initializers",
-    "netspec.augmentations",
-    "netspec.sources",
-    "netspec.programs",
+    *COMPONENT_REGISTRIES,
 )
 
 # The spec-leaf rule's open exceptions: planning and checking code that runs on the graph still
@@ -222,6 +216,12 @@ def test_the_scanner_sees_function_level_and_relative_imports():
 def test_torch_free_modules_never_import_torch(module):
     direct = [i for i in IMPORTS if i.source == module and i.target == "torch" and not i.type_only]
     assert not direct, f"{module} imports torch: " + ", ".join(i.where() for i in direct)
+    reached = _import_time_closure(module)
+    assert "torch" not in reached, f"importing {module} imports torch: {_chain(reached, 'torch')}"
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if any(in_package(m, p) for p in COMPONENT_REGISTRIES)])
+def test_importing_a_component_registry_never_imports_torch(module):
     reached = _import_time_closure(module)
     assert "torch" not in reached, f"importing {module} imports torch: {_chain(reached, 'torch')}"
 
