@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable
 
+from .checks.tune import check_tune
 from .errors import NetspecError, SpecErrors, SpecPath, raise_all
 from .graph import Graph, build_graphs
 from .spec.document import SPEC_VERSION
@@ -85,8 +86,6 @@ def _check_scale_out(spec, path, overrides, plan, errors: list[NetspecError]) ->
 
     check_distributed(spec, errors)
     if spec.tune is not None:
-        from .tune.checks import check_tune
-
         check_tune(spec, path, overrides, plan, errors)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .docs_gen import GENERATED, _doc, _fields_table, _members, _tag
+from .docs_markdown import GENERATED, cell, doc_text, fields_table, tag, union_members
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "data-sources.md"
 
@@ -18,7 +18,7 @@ def sources() -> list[type]:
     """The source classes, in the union's order."""
     from .spec.data import Source
 
-    return _members(Source)
+    return union_members(Source)
 
 
 def example_section(cls: type) -> str:
@@ -35,17 +35,13 @@ def page() -> str:
              "Paths are relative to the spec file. Splits, preprocessing, augmentation and loading are the "
              "other keys of `data:` (see `netspec schema`).", "",
              "| source | what | fields |", "|---|---|---|"]
-    lines += [f"| [`{_tag(c)}`](#{_tag(c)}) | {_cell(_doc(c))} | {_cell(c.FIELDS)} |" for c in classes]
+    lines += [f"| [`{tag(c)}`](#{tag(c)}) | {cell(doc_text(c))} | {cell(c.FIELDS)} |" for c in classes]
     for cls in classes:
-        tag = _tag(cls)
-        lines += ["", f"## `{tag}`", "", _doc(cls), "",
-                  f"**Fields:** {cls.FIELDS}.", "", "**Keys:**", "", *_fields_table(cls), "",
+        name = tag(cls)
+        lines += ["", f"## `{name}`", "", doc_text(cls), "",
+                  f"**Fields:** {cls.FIELDS}.", "", "**Keys:**", "", *fields_table(cls), "",
                   "**Example:**", "", "```yaml", example_section(cls).rstrip("\n"), "```"]
     return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
 
 
 def stale(path: Path = PAGE) -> bool:

@@ -88,3 +88,9 @@ _Dumper.add_representer(list, _represent_list)
 
 def to_yaml(data: dict[str, Any]) -> str:
     return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=120)
+
+
+def resolved_text(checked: Checked) -> str:
+    """The resolved spec as canonical YAML: what a run records as spec.yaml and a checkpoint or an
+    exported file carries (train, export and the trackers share it)."""
+    return to_yaml(canonical(checked))

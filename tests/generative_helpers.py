@@ -69,7 +69,7 @@ class DigitsJudge:
     raw digits scale (0…16): class probabilities p(y | x)."""
 
     def __init__(self, run_dir: Path) -> None:
-        from netspec.train.checkpoint import load_checkpoint, rebuild_models
+        from netspec.checkpoint import load_checkpoint, rebuild_models
 
         ckpt = load_checkpoint(run_dir / "best.pt")
         self.model = rebuild_models(ckpt)["model"]
@@ -101,7 +101,7 @@ def train_judge(out: Path, epochs: int = 8) -> DigitsJudge:
 
 
 def generator_of(run_dir: Path, name: str = "generator") -> torch.nn.Module:
-    from netspec.train.checkpoint import load_checkpoint, rebuild_models
+    from netspec.checkpoint import load_checkpoint, rebuild_models
 
     return rebuild_models(load_checkpoint(run_dir / "last.pt"))[name]
 

@@ -13,8 +13,8 @@ import torch
 
 from conftest import run_cli
 from netspec.errors import TrainError
-from netspec.train import checkpoint as ck
-from netspec.train.checkpoint import TRAILER_LEN, load_checkpoint, new_checkpoint, save_checkpoint
+from netspec.checkpoint import file as ck
+from netspec.checkpoint import TRAILER_LEN, load_checkpoint, new_checkpoint, save_checkpoint
 
 WEIGHTS = torch.arange(4096, dtype=torch.float32)
 

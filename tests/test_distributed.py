@@ -74,7 +74,7 @@ def single(spec_file):
 
 
 def weights(run_dir: str | Path) -> dict[str, torch.Tensor]:
-    from netspec.train.checkpoint import load_checkpoint
+    from netspec.checkpoint import load_checkpoint
 
     return load_checkpoint(Path(run_dir) / "last.pt")["models"]["model"]
 
@@ -109,7 +109,7 @@ def test_ddp_two_processes_equal_one_process(spec_file, single, tmp_path):
 @pytest.mark.skipif(not fsdp_on_cpu(), reason="this torch has no FSDP2 (fully_shard) or no gloo backend for CPU")
 def test_fsdp_sharded_checkpoint_loads_in_one_process(spec_file, single, tmp_path):
     from netspec.train.api import evaluate_checkpoint, train_spec
-    from netspec.train.checkpoint import load_checkpoint, rebuild_models
+    from netspec.checkpoint import load_checkpoint, rebuild_models
 
     out = tmp_path / "fsdp"
     proc = run_cli("train", str(spec_file), "--nproc-per-node", "2", "--set", FSDP, "--out", str(out), "--json",

@@ -192,7 +192,7 @@ def _free_port() -> int:
 @pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
 def test_one_rank_group_trains_what_a_plain_run_trains(strategy, write_spec, tmp_path, monkeypatch):
     from netspec.train.api import train_spec
-    from netspec.train.checkpoint import load_checkpoint
+    from netspec.checkpoint import load_checkpoint
     from netspec.train.distributed.worker import train_rank
 
     spec = write_spec((EXAMPLES / "digits_mlp.yaml").read_text().replace("epochs: 30", "epochs: 2"))

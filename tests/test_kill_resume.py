@@ -17,7 +17,7 @@ import torch
 
 from conftest import ROOT
 from netspec.train.api import train_spec
-from netspec.train.checkpoint import load_checkpoint
+from netspec.checkpoint import load_checkpoint
 
 SPEC = """netspec: 1
 name: kill-cnn

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from conftest import EXAMPLES
 from generative_helpers import Interrupt, StopAfter, digits_arrays, problems, session_for
 from netspec.train.api import train_spec
-from netspec.train.checkpoint import load_checkpoint
+from netspec.checkpoint import load_checkpoint
 from netspec.train.pairs import PartnerSampler
 
 SIAMESE = EXAMPLES / "digits_siamese.yaml"
@@ -148,7 +148,7 @@ def test_siamese_embedding_beats_raw_pixels_for_nearest_neighbours(tmp_path):
     nearest = torch.cdist(torch.as_tensor(emb["q"]), torch.as_tensor(emb["ref"])).argmin(1)
     assert float((ref_y[nearest] == q_y).float().mean()) == pytest.approx(learned, abs=1e-6)
     # and the tower alone exports to ONNX, verified against PyTorch
-    from netspec.train.towers import export_tower
+    from netspec.export.tower import export_tower
 
     info = export_tower(SIAMESE, tmp_path / "s", tmp_path / "tower.onnx")
     assert info["verified"] and info["input"] == "left" and info["output"] == "left_embedding"
@@ -160,7 +160,7 @@ def test_siamese_embedding_beats_raw_pixels_for_nearest_neighbours(tmp_path):
 
 def test_tower_graph_keeps_one_branch():
     from netspec.check import check
-    from netspec.train.towers import tower_graph
+    from netspec.export.tower import tower_graph
 
     g = check(SIAMESE).graph
     t = tower_graph(g)

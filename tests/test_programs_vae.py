@@ -93,7 +93,7 @@ def test_example_reconstruction_and_kl_fall_and_the_kl_term_regularizes(tmp_path
 
 def test_samples_come_from_the_prior_through_the_decoder(tmp_path):
     train_spec(VAE, ["train.epochs=1"], out=tmp_path / "r")
-    from netspec.train.checkpoint import load_checkpoint, rebuild_models
+    from netspec.checkpoint import load_checkpoint, rebuild_models
     from netspec.train.samples import sample_checkpoint
 
     info = sample_checkpoint(VAE, tmp_path / "r", n=6, output=tmp_path / "s.npz", seed=3)
@@ -136,7 +136,7 @@ def test_pretrained_loads_into_the_named_model(tmp_path):
     model of the same name); the others keep their fresh initialization."""
     train_spec(VAE, ["train.epochs=1"], out=tmp_path / "first")
     from netspec.errors import TrainError
-    from netspec.train.checkpoint import load_checkpoint
+    from netspec.checkpoint import load_checkpoint
 
     saved = load_checkpoint(tmp_path / "first" / "last.pt")["models"]
     s = session_for(VAE, (f"train.pretrained={{path: {tmp_path / 'first' / 'last.pt'}, model: decoder}}",))

@@ -71,7 +71,7 @@ def test_confusion_matrix_matches_the_val_predictions(run_dir):
     from sklearn.metrics import confusion_matrix
 
     from netspec.check import check
-    from netspec.train.checkpoint import load_checkpoint
+    from netspec.checkpoint import load_checkpoint
     from netspec.train.session import build_session
 
     cm = json.loads((run_dir / "confusion_matrix.json").read_text())

@@ -16,7 +16,7 @@ import torch
 
 from conftest import ROOT
 from netspec.train.api import train_spec
-from netspec.train.checkpoint import load_checkpoint
+from netspec.checkpoint import load_checkpoint
 
 # augmentation draws from the data generator, dropout from torch's global RNG: both must come back
 CNN = """netspec: 1

@@ -73,7 +73,7 @@ def test_mlflow_model_loads_and_matches_the_checkpoint(tracked):
     import torch
 
     import netspec.check  # noqa: F401 - netspec's modules in their import order before unpickling
-    from netspec.train.checkpoint import load_checkpoint, rebuild_models
+    from netspec.checkpoint import load_checkpoint, rebuild_models
 
     out, uri, _ = tracked
     client = mlflow.MlflowClient(tracking_uri=uri)

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from netspec.train.api import train_spec
-from netspec.train.checkpoint import FORMAT, FORMAT_VERSION, load_checkpoint, rebuild_models
+from netspec.checkpoint import FORMAT, FORMAT_VERSION, load_checkpoint, rebuild_models
 
 CNN = """
 netspec: 1
@@ -153,7 +153,7 @@ def test_l2_penalty_max_norm_and_freeze(write_spec, tmp_path):
     frozen = train_spec(write_spec(two + "  freeze: [body]\n", "f.yaml"), out=tmp_path / "f")
     from netspec.compiler import compile_model
     ckpt = load_checkpoint(tmp_path / "f")
-    from netspec.train.checkpoint import checked_from_checkpoint
+    from netspec.checkpoint import checked_from_checkpoint
     init = compile_model(checked_from_checkpoint(ckpt).graph, seed=0).state_dict()
     assert torch.equal(ckpt["models"]["model"]["body.weight"], init["body.weight"])
     assert not torch.equal(ckpt["models"]["model"]["fc.weight"], init["fc.weight"])

@@ -18,7 +18,8 @@ optuna = pytest.importorskip("optuna", reason="netspec tune needs the tune extra
 from netspec.errors import TrainError  # noqa: E402
 from netspec.spec.load import load_data  # noqa: E402
 from netspec.spec.tune import TuneSpec  # noqa: E402
-from netspec.tune.space import baseline, grid, overrides, spec_values, suggest  # noqa: E402
+from netspec.spec.load import overrides  # noqa: E402
+from netspec.tune.space import baseline, grid, spec_values, suggest  # noqa: E402
 
 MLP = EXAMPLES / "digits_mlp.yaml"
 
@@ -198,7 +199,7 @@ def test_kfold_folds_partition_the_data_and_score_like_separate_runs(write_spec)
     from netspec.data.split import kfold_indices
     from netspec.spec.data import KFold
     from netspec.tune.crossval import cross_validate, fold_split
-    from netspec.tune.space import override
+    from netspec.spec.load import override
 
     spec = write_spec(MLP.read_text())
     seen = []

@@ -2,9 +2,11 @@
 
 ``Origin`` remembers, for every row of a Table read from a file, where it came from (a CSV line, a
 Parquet or array row, a JSON line, an image file), through splits. ``Faults`` applies the spec's
-``data.bad_samples`` policy: ``bad(...)`` raises a DataError naming the file and the row, or (skip)
-counts the sample by file and reason so the reader drops it; ``limit(...)`` turns too many skipped
-samples of one file into an error after all. ``finite_rows`` finds rows holding NaN/Inf.
+``data.bad_samples`` policy; a reader takes ``faults.of(file, path)`` once per file (the file and
+its place in the spec, given once): ``bad(where, ...)`` raises a DataError naming the file and the
+row, or (skip) counts the sample by file and reason so the reader drops it; ``limit(total)`` turns
+too many skipped samples of the file into an error after all. ``finite_rows`` finds rows holding
+NaN/Inf.
 """
 
 from __future__ import annotations
@@ -70,6 +72,27 @@ class Faults:
     def summary(self) -> dict[str, dict[str, int]]:
         """{file: {reason: count}} of the samples left out."""
         return {f: dict(c) for f, c in self.skipped.items()}
+
+    def of(self, file: Path | str, path: SpecPath) -> "FileFaults":
+        """The policy for the samples of one ``file``, whose errors are located at ``path``."""
+        return FileFaults(self, str(file), path)
+
+
+@dataclass
+class FileFaults:
+    """The bad-sample policy applied to the samples of one file (counted under ``file``)."""
+
+    faults: Faults
+    file: str
+    path: SpecPath
+
+    def bad(self, where: str, problem: str, reason: str, hint: Optional[str] = None) -> None:
+        """One unusable sample at ``where`` (e.g. "data.csv, line 7"): an error, or counted."""
+        self.faults.bad(where, problem, reason, self.path, hint=hint, file=self.file)
+
+    def limit(self, total: int) -> None:
+        """An error when more than max_fraction of the file's ``total`` samples were left out."""
+        self.faults.limit(self.file, total, self.path)
 
 
 def finite_rows(x: np.ndarray) -> np.ndarray:

@@ -19,7 +19,7 @@ from ..diagnostics import did_you_mean
 from ..distribution import install_hint
 from ..errors import DataError, SpecPath
 from ..spec import data as ds
-from .faults import Faults, Origin, finite_rows
+from .faults import Faults, FileFaults, Origin, finite_rows
 from .table import Table
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
@@ -78,7 +78,7 @@ def read_columns(source, file: Path, path: SpecPath) -> dict[str, np.ndarray]:
 
 def read_rows(source, file: Path, path: SpecPath, faults: Faults | None = None) -> tuple[dict[str, np.ndarray], Origin]:
     """Column name -> array of strings (CSV) or values (Parquet), and where each row came from."""
-    faults = faults or Faults()
+    bad = (faults or Faults()).of(file, path + ("path",))
     if isinstance(source, ds.Parquet):
         try:
             import pyarrow.parquet as pq
@@ -99,8 +99,8 @@ def read_rows(source, file: Path, path: SpecPath, faults: Faults | None = None) 
                 if header is None:
                     header = row
                 elif len(row) != len(header):
-                    faults.bad(f"{file}, line {reader.line_num}", f"{len(row)} values, the header has {len(header)}",
-                               "ragged row", path + ("path",), file=file)
+                    bad.bad(f"{file}, line {reader.line_num}", f"{len(row)} values, the header has {len(header)}",
+                            "ragged row")
                 else:
                     body.append(row)
                     lines.append(reader.line_num)
@@ -126,7 +126,7 @@ def tabular(source, file: Path, classify: bool, path: SpecPath, faults: Faults |
                 where = path + (key,) + ((i,) if key != "target" or isinstance(source.target, list) else ())
                 raise DataError(f"column {name!r} not found in {file.name}", path=where,
                                 hint=did_you_mean(name, cols) or f"columns: {', '.join(cols)}")
-    cols, origin = _usable_rows(source, cols, origin, classify, path, faults)
+    cols, origin = _usable_rows(source, cols, origin, classify, faults.of(origin.file, path + ("path",)))
     features = source.features or [c for c in cols if c not in targets]
     numeric = [c for c in features if c not in source.categorical]
     x = np.zeros((len(origin.numbers), len(numeric)), np.float32)  # type: ignore[arg-type]
@@ -158,7 +158,7 @@ def _expected(source, expect: dict, cols: dict, file: Path, path: SpecPath):
     return source.model_copy(update=update) if update else source
 
 
-def _usable_rows(source, cols: dict, origin: Origin, classify: bool, path: SpecPath, faults: Faults) -> tuple[dict, Origin]:
+def _usable_rows(source, cols: dict, origin: Origin, classify: bool, bad: FileFaults) -> tuple[dict, Origin]:
     """Drop (skip) or report (error) rows whose numeric values are not numbers, or not finite."""
     targets = [source.target] if isinstance(source.target, str) else list(source.target or [])
     checked = [c for c in (source.features or [c for c in cols if c not in targets]) if c not in source.categorical]
@@ -170,9 +170,9 @@ def _usable_rows(source, cols: dict, origin: Origin, classify: bool, path: SpecP
             value = cols[name][i]
             problem = f"column {name!r} holds {value!r}, not a finite number"
             hint = None if _is_number(value) else "list the column under `categorical` to one-hot encode it"
-            faults.bad(origin.describe(i), problem, "bad value", path + ("path",), hint=hint, file=origin.file)
+            bad.bad(origin.describe(i), problem, "bad value", hint=hint)
             keep[i] = False
-    faults.limit(origin.file, origin.total, path + ("path",))  # ragged rows and bad values together
+    bad.limit(origin.total)  # ragged rows and bad values together
     if keep.all():
         return cols, origin
     index = np.flatnonzero(keep)
@@ -267,12 +267,12 @@ def arrays(source: ds.Arrays, base: Path, path: SpecPath, faults: Faults | None 
     first = next(iter(files.values()), Path(str(source.path)))
     origin = Origin(str(first), "index", np.arange(n), total=n)
     keep = np.ones(n, bool)
+    bad = faults.of(first, path + ("path",))
     for key, v in fields.items():
         for i in np.flatnonzero(keep & ~finite_rows(v)):
-            faults.bad(f"{files[key]}, index {i}", f"array {key!r} holds NaN/Inf", "NaN/Inf value",
-                       path + ("path",), file=first)
+            bad.bad(f"{files[key]}, index {i}", f"array {key!r} holds NaN/Inf", "NaN/Inf value")
             keep[i] = False
-    faults.limit(first, n, path + ("path",))
+    bad.limit(n)
     out = {k: v.astype(np.float32) if np.issubdtype(v.dtype, np.floating) else v.astype(np.int64) for k, v in fields.items()}
     if not keep.all():
         index = np.flatnonzero(keep)
@@ -294,6 +294,7 @@ def image_folder(source: ds.ImageFolder, folder: Path, path: SpecPath, faults: F
         raise DataError(f"class folder {unknown[0]!r} in {folder} is not one of the model's classes", path=path + ("path",),
                         hint=f"classes: {', '.join(classes[:10])}")
     images, labels, names, seen = [], [], [], 0
+    bad = faults.of(folder, path + ("path",))
     for k, name in enumerate(classes):
         if not (folder / name).is_dir():
             continue  # a class without images here (a val or test folder may lack some)
@@ -308,13 +309,12 @@ def image_folder(source: ds.ImageFolder, folder: Path, path: SpecPath, faults: F
                         im = im.resize((source.size[1], source.size[0]), Image.BILINEAR)
                     arr = np.asarray(im, dtype=np.float32) / 255.0
             except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, ValueError, SyntaxError, bomb errors
-                faults.bad(str(f), f"cannot read the image ({type(exc).__name__}: {str(exc)[:200]})", "unreadable image",
-                           path + ("path",), file=folder)
+                bad.bad(str(f), f"cannot read the image ({type(exc).__name__}: {str(exc)[:200]})", "unreadable image")
                 continue
             images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
             labels.append(k)
             names.append(str(f))
-    faults.limit(folder, seen, path + ("path",))
+    bad.limit(seen)
     shapes = {a.shape for a in images}
     if len(shapes) > 1:
         raise DataError(f"images have different sizes {sorted(shapes)[:3]}", path=path, hint="set `size: [H, W]`")
@@ -349,7 +349,7 @@ def token_windows(ids: np.ndarray, seq_len: int, stride: int | None, name: str) 
 
 def jsonl(source: ds.Jsonl, file: Path, path: SpecPath, faults: Faults | None = None) -> Table:
     """Token ids per line, and a label per line or (a list) per token; the first labelled line decides which."""
-    faults = faults or Faults()
+    bad = (faults or Faults()).of(file, path + ("path",))
     seqs, labels, lines, seen = [], [], [], 0
     per_token: bool | None = None
     for i, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
@@ -369,12 +369,12 @@ def jsonl(source: ds.Jsonl, file: Path, path: SpecPath, faults: Faults | None = 
                 per_token = isinstance(label, list) if per_token is None else per_token
             ids = np.asarray(seq, np.int64)
         except (ValueError, KeyError, TypeError, OverflowError) as exc:
-            faults.bad(f"{file}, line {i}", str(exc), "bad line", path + ("path",), file=file)
+            bad.bad(f"{file}, line {i}", str(exc), "bad line")
             continue
         seqs.append(ids)
         labels.append(np.asarray(label, np.int64) if per_token else label)
         lines.append(i)
-    faults.limit(file, seen, path + ("path",))
+    bad.limit(seen)
     table = Table(ragged={"tokens": seqs}, origin=Origin(str(file), "line", np.asarray(lines, dtype=np.int64), total=seen),
                   classes=list(source.classes) if source.classes else None)
     if source.target is not None and per_token:

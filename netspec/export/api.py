@@ -11,55 +11,20 @@ file is expected) and a VerificationError carrying every ModelExport is raised.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from ..check import Checked, check
-from ..errors import ExportError, NetspecError, SpecError, raise_all
-from ..graph import Graph
+from ..checkpoint import describe, load_checkpoint
+from ..errors import ExportError, NetspecError, SpecError, SpecErrors, raise_all
 from ..paths import file_stem
 from ..spec.export import BATCH, ExportSpec, VerifySpec, unknown_dim
 from .guards import symbolic_dims
-from .verify import VerifyReport
+from .result import ModelExport, VerificationError
+from .writer import Writer
 
 FORMATS = ("onnx", "safetensors")
-
-
-@dataclass
-class ModelExport:
-    model: str
-    path: Path
-    format: str
-    opset: Optional[int] = None
-    exporter: Optional[str] = None
-    dynamic_axes: dict[str, dict[int, str]] = field(default_factory=dict)
-    report: Optional[VerifyReport] = None
-    spec_file: Optional[Path] = None
-    notes: list[str] = field(default_factory=list)
-
-    @property
-    def verified(self) -> Optional[bool]:
-        return None if self.report is None else self.report.ok
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"model": self.model, "path": str(self.path), "format": self.format}
-        if self.format == "onnx":
-            out.update(opset=self.opset, exporter=self.exporter, dynamic_axes=self.dynamic_axes, verified=self.verified,
-                       verification=self.report.as_dict() if self.report else None)
-        if self.spec_file:
-            out["spec_file"] = str(self.spec_file)
-        if self.notes:
-            out["notes"] = self.notes
-        return out
-
-
-class VerificationError(ExportError):
-    """Exported, but onnxruntime disagrees with PyTorch beyond the tolerance."""
-
-    def __init__(self, message: str, exports: list[ModelExport], **kwargs: Any) -> None:
-        super().__init__(message, **kwargs)
-        self.exports = exports
 
 
 @dataclass
@@ -78,26 +43,20 @@ def export_spec(path: str | Path, overrides: Iterable[str] = (), *, checkpoint: 
         raise ExportError(f"unknown export format {fmt!r}", path=("--format",), hint=f"one of: {', '.join(FORMATS)}")
     checked = check(path, list(overrides))
     try:
-        from ..train.checkpoint import load_checkpoint
-
         ckpt = load_checkpoint(checkpoint) if checkpoint is not None else None
         plan = make_plan(checked, models, opset, dynamic, verify, atol, rtol)
-        from .writer import Writer
-
         writer = Writer(checked, ckpt, plan)
         paths = output_paths(checked, plan.models, out, ".onnx" if fmt == "onnx" else ".safetensors")
         done = [writer.write(name, paths[name], fmt) for name in plan.models]
         if ckpt is not None:  # which file and epoch the weights are from (a run directory: the reported ones)
-            from ..train.checkpoint import describe
-
             for e in done:
                 e.notes.insert(0, f"weights from {describe(ckpt)}")
     except NetspecError as exc:
-        raise _located(exc, checked) from None
+        raise located(exc, checked) from None
     failed = [e for e in done if e.verified is False]
     if failed:
         worst = failed[0].report.worst()  # type: ignore[union-attr]
-        raise _located(VerificationError(
+        raise located(VerificationError(
             f"{failed[0].path.name}: onnxruntime differs from PyTorch on output {worst.name!r} by {worst.max_abs:.3g} "
             f"(atol {plan.verify.atol:g}, rtol {plan.verify.rtol:g})", done,
             path=("--atol",) if atol is not None else ("export", "onnx", "verify") if checked.spec.export else (),
@@ -142,17 +101,8 @@ def output_paths(checked: Checked, names: list[str], out: Optional[str | Path], 
     return {names[0]: out}
 
 
-def dynamic_symbols(graph: Graph, requested: Optional[list[str]]) -> set[str]:
-    """The dynamic axes of one model: batch and its symbolic dims by default."""
-    syms = symbolic_dims(graph)
-    if requested is None:
-        return {BATCH, *syms}
-    return {n for n in requested if n == BATCH or n in syms}
-
-
-def _located(exc: NetspecError, checked: Checked) -> NetspecError:
-    from ..errors import SpecErrors
-
+def located(exc: NetspecError, checked: Checked) -> NetspecError:
+    """Attach the spec's source map so the CLI can show file:line:col."""
     exc.source = exc.source or checked.loaded.source
     for e in exc.errors if isinstance(exc, SpecErrors) else []:
         e.source = e.source or checked.loaded.source

@@ -14,6 +14,7 @@ from typing import Iterable, Optional
 
 from ..errors import ExportError
 from ..graph import Graph, TensorType
+from ..spec.export import BATCH
 
 ADAPTIVE_POOLS = {f"adaptive_{op}_pool{nd}d": nd for op in ("avg", "max") for nd in (1, 2, 3)}
 AXES = {1: ("length",), 2: ("height", "width"), 3: ("depth", "height", "width")}
@@ -25,6 +26,14 @@ def symbolic_dims(graph: Graph) -> list[str]:
     for t in graph.inputs.values():
         out += [d for d in t.shape if isinstance(d, str) and d not in out]
     return out
+
+
+def dynamic_symbols(graph: Graph, requested: Optional[list[str]]) -> set[str]:
+    """The dynamic axes of one model: batch and its symbolic dims by default."""
+    syms = symbolic_dims(graph)
+    if requested is None:
+        return {BATCH, *syms}
+    return {n for n in requested if n == BATCH or n in syms}
 
 
 def partial_inputs(graph: Graph, dynamic: Iterable[str], dims: Optional[dict[str, int]] = None) -> dict[str, TensorType]:

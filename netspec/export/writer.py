@@ -7,25 +7,24 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..check import Checked
-from ..errors import ExportError, raise_all
+from ..errors import raise_all
 from ..graph import Graph
+from ..render import resolved_text
 from ..spec.export import BATCH
 from . import guards, samples
+from .guards import dynamic_symbols
 from .metadata import build_metadata
+from .result import ModelExport
 
 
 class Writer:
     def __init__(self, checked: Checked, ckpt: Optional[dict[str, Any]], plan: Any) -> None:
-        from ..render import canonical, to_yaml
-
         self.checked, self.ckpt, self.plan = checked, ckpt, plan
-        self.spec_text = to_yaml(canonical(checked))
+        self.spec_text = resolved_text(checked)
         train = checked.spec.train
         self.seed = getattr(train, "seed", 0) if train is not None else 0
 
     def write(self, name: str, path: Path, fmt: str):
-        from .api import ModelExport, dynamic_symbols
-
         graph = self.checked.graphs[name]
         model = self._model(name, graph)
         dynamic = dynamic_symbols(graph, self.plan.dynamic)
@@ -58,7 +57,7 @@ class Writer:
 
         model = compile_model(graph, seed=self.seed)
         if self.ckpt is not None:
-            from ..train.weights import check_same_models, load_weights
+            from ..checkpoint import check_same_models, load_weights
 
             check_same_models(self.checked, self.ckpt, [name])
             load_weights(model, self.ckpt, name)

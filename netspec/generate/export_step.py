@@ -31,7 +31,7 @@ def export_decoding_step(spec_path: str | Path, checkpoint: str | Path, path: st
     """Export and verify; returns {path, opset, exporter, report, context, vocab_size, input}. Raises
     ExportError when the step does not export, VerificationError when onnxruntime disagrees."""
     from ..export import VerificationError, export_module, verify
-    from ..train.checkpoint import load_checkpoint
+    from ..checkpoint import load_checkpoint
     from ..train.session import located
 
     checked = check(spec_path, list(overrides))

@@ -111,7 +111,7 @@ def tokenizer_for(checked: Checked, ckpt: dict) -> Tokenizer:
 def load_language_model(checked: Checked, ckpt: dict, device: str = "cpu") -> torch.nn.Module:
     from ..compiler import compile_model
 
-    from ..train.weights import check_same_models, load_weights
+    from ..checkpoint import check_same_models, load_weights
 
     model = compile_model(checked.graph)
     check_same_models(checked, ckpt, ["model"])
@@ -122,7 +122,7 @@ def load_language_model(checked: Checked, ckpt: dict, device: str = "cpu") -> to
 def generate_text(spec_path: str | Path, checkpoint: str | Path, prompt: str, overrides: Iterable[str] = (),
                   device: str = "cpu", **options: Any) -> dict[str, Any]:
     """Continue ``prompt``; returns {prompt, completion, text, tokens, strategy}."""
-    from ..train.checkpoint import load_checkpoint
+    from ..checkpoint import load_checkpoint
     from ..train.session import located
 
     checked = check(spec_path, list(overrides))
@@ -144,7 +144,7 @@ def generate_text(spec_path: str | Path, checkpoint: str | Path, prompt: str, ov
         raise located(exc, checked) from None
     completion = tok.decode(new)
     joiner = "" if tok.how == "char" or not completion else " "
-    from ..train.checkpoint import describe
+    from ..checkpoint import describe
 
     return {"prompt": prompt, "completion": completion, "text": prompt + joiner + completion, "tokens": new,
             "strategy": opts.strategy, "checkpoint": describe(ckpt), "unknown_tokens": list(dict.fromkeys(tok.unknown))}

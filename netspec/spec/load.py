@@ -7,6 +7,7 @@ from ``--set`` on the command line (file ``<command line>``, line = which ``--se
 from __future__ import annotations
 
 import copy
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -109,6 +110,16 @@ def _located(err: NetspecError, smap: SourceMap) -> NetspecError:
 
 
 # ---- --set --------------------------------------------------------------------------------------
+
+def override(key: str, value: Any) -> str:
+    """The ``--set`` text that sets spec path ``key`` to ``value`` (the inverse of reading one)."""
+    return f"{key}={json.dumps(value)}"
+
+
+def overrides(values: dict[str, Any]) -> list[str]:
+    """``--set`` texts for spec values (path -> value)."""
+    return [override(k, v) for k, v in values.items()]
+
 
 def parse_path(text: str) -> SpecPath:
     """``train.optimizer.lr`` or ``model.layers[3].linear.out_features`` (``layers.3`` works too)."""

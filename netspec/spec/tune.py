@@ -1,7 +1,7 @@
 """The ``tune:`` section: a hyperparameter search over any spec path, run by ``netspec tune`` (Optuna).
 
 Plain pydantic, no torch, no optuna: ``netspec validate`` checks the section (the rules that need
-the rest of the spec are in ``netspec.tune.checks``). A search space maps spec paths, written as
+the rest of the spec are in ``netspec.checks.tune``). A search space maps spec paths, written as
 for ``--set``, to distributions; every other choice is a ``type:``-tagged union that also accepts
 the bare name::
 

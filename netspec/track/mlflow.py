@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
-from . import missing, scalar_items
+from .base import missing, scalar_items
 
 MAX_PARAM = 6000  # MLflow's limit on a param value's length
 SKIP_ARTIFACTS = (".pt", ".tmp")

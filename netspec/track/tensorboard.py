@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from . import missing, scalar_items
+from .base import missing, scalar_items
 
 SPLITS = ("train", "val", "test")
 
@@ -99,6 +99,6 @@ class TensorBoardTracker:
 
 
 def _spec_text(session) -> str:
-    from ..train.api import resolved_text
+    from ..render import resolved_text
 
     return resolved_text(session.checked)

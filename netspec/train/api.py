@@ -15,18 +15,15 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from ..check import Checked, check
+from ..checkpoint import load_checkpoint
 from ..errors import NetspecError
 from ..paths import RunLock, check_run_dir, claim_run_dir, file_stem
-from .checkpoint import load_checkpoint
+from ..render import resolved_text
+from ..report.outputs import RunOutputs
+from .distributed.follow import follow
 from .loop import RunResult, evaluate_split, fit
 from .resume import check_unchanged, resumed_overrides
 from .session import build_session, located
-
-
-def resolved_text(checked: Checked) -> str:
-    from ..render import canonical, to_yaml
-
-    return to_yaml(canonical(checked))
 
 
 def default_run_dir(checked: Checked) -> Path:
@@ -96,14 +93,10 @@ def _train(checked: Checked, run_dir: Path, ckpt: Optional[dict], reporter: Any,
     check_run_dir(run_dir)  # no writing through symlinks planted in the run directory (paths.py)
     text = resolved_text(checked)
     if dist is not None and not dist.is_main:
-        from .distributed.worker import follow
-
         return follow(session, run_dir, text)
     (run_dir / "spec.yaml").write_text(text, encoding="utf-8")
     _reset_log(run_dir / "metrics.jsonl", session.epoch)
-    from ..report.outputs import RunOutputs  # train.log trackers; plots and report.html at the end
-
-    with RunOutputs(session, run_dir, reporter) as outputs:
+    with RunOutputs(session, run_dir, reporter) as outputs:  # train.log trackers; plots and report.html at the end
         result = fit(session, run_dir, outputs.reporter, text)
         outputs.finish(result)
     return result
@@ -168,8 +161,8 @@ def evaluate_checkpoint(path: str | Path, checkpoint: str | Path, overrides: Ite
                         split: str = "val", device: Optional[str] = None) -> Evaluation:
     """Loss and metrics of ``split`` (train, val or test) with the checkpoint's weights (a run
     directory: the weights the run reported, ``checkpoint.run_checkpoint``)."""
+    from ..checkpoint import describe
     from ..errors import DataError
-    from .checkpoint import describe
 
     checked = check(path, list(overrides))
     try:
@@ -185,7 +178,7 @@ def evaluate_checkpoint(path: str | Path, checkpoint: str | Path, overrides: Ite
 
 
 def _load_weights(session, ckpt: dict) -> None:
-    from .weights import check_same_models, load_weights
+    from ..checkpoint import check_same_models, load_weights
 
     check_same_models(session.checked, ckpt)
     for name, model in session.models.items():

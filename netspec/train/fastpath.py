@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 import torch
 
+from ..nn.vocab import pad_vocab
 from ..spec.performance import has_conv2d, vocab_heads
 from .runtime import resolve_precision
 from .threads import ThreadChoice, apply_threads, choose_threads
@@ -92,8 +93,6 @@ class FastPath:
             to_channels_last(model)
             done.append("channels_last")
         if self.pad_vocab:
-            from ..nn.vocab import pad_vocab
-
             for name in vocab_heads(graph, self.program):
                 if pad_vocab(model.get_submodule(name), self.pad_vocab):
                     done.append(f"pad_vocab:{name}")

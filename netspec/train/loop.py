@@ -25,13 +25,13 @@ from typing import Any, Optional
 
 import torch
 
+from ..checkpoint import load_checkpoint, new_checkpoint, save_checkpoint
 from ..errors import TrainError
 from ..spec.plan import monitor_mode
-from .checkpoint import load_checkpoint, new_checkpoint, save_checkpoint
 from .guard import counted, diagnosed
 from .runtime import rng_state
-from .signals import interrupt, resume_position, stop_requested
 from .session import load_model
+from .signals import interrupt, resume_position, stop_requested
 
 
 @dataclass

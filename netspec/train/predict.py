@@ -17,14 +17,15 @@ import numpy as np
 import torch
 
 from ..check import check
+from ..checkpoint import load_checkpoint
 from ..data import INPUT_CANDIDATES
 from ..data.prediction import Schema, read_prediction_input
 from ..data.preprocess import Preprocessor
 from ..errors import DataError, Location, NetspecError, TrainError
 from ..layers.shapes import fmt_shape
 from ..spec import data as ds
-from .checkpoint import load_checkpoint
 from .session import located, resolve_plan
+
 
 def schema_of(spec: Any, state: dict[str, Any], graph: Any) -> Schema:
     """The training data's schema from a checkpoint's preprocessing state (and the spec's source)."""
@@ -48,9 +49,8 @@ def predict_file(spec_path: str | Path, checkpoint: str | Path, input_path: str 
 
 
 def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_size: int) -> dict[str, Any]:
+    from ..checkpoint import check_same_models, describe, load_weights
     from ..compiler import compile_model
-    from .checkpoint import describe
-    from .weights import check_same_models, load_weights
 
     spec, graph = checked.spec, checked.graph
     plan = resolve_plan(checked)

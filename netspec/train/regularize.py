@@ -99,7 +99,7 @@ def set_trainable(model: nn.Module, globs: list[str], trainable: bool) -> int:
 def load_pretrained(spec: Any, model: nn.Module, base: Path) -> list[str]:
     """Copy weights from a local checkpoint (a netspec checkpoint or a plain state dict) into the
     model or one sub-graph, renaming prefixes by ``map``; returns the names loaded."""
-    from .checkpoint import read_file, run_checkpoint
+    from ..checkpoint import read_file, run_checkpoint
 
     where = ("train", "pretrained", "path")
     try:  # a run directory means the weights that run reported (its best when it restored the best)

@@ -14,8 +14,8 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Optional
 
 from ..check import check
+from ..checks.tune import objective_metric
 from ..errors import NetspecError, SpecError
-from .checks import objective_metric
 
 
 def tune_spec(path: str | Path, overrides: Iterable[str] = (), trials: Optional[int] = None,

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Optional
 
 from ..check import check
 from ..errors import TrainError
-from .space import override
+from ..spec.load import override
 
 
 @dataclass

@@ -16,8 +16,9 @@ from typing import Any, Optional
 
 from ..check import check
 from ..errors import NetspecError
+from ..spec.load import overrides
 from .crossval import cross_validate, score
-from .space import overrides, suggest
+from .space import suggest
 
 
 class PruningReporter:

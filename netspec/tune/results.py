@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ..render import to_yaml
-from ..spec.load import load_data
-from .space import overrides, spec_values
+from ..spec.load import load_data, overrides
+from .space import spec_values
 
 #: spec paths that name files relative to the spec
 FILE_PATHS = (("data", "source", "path"), ("data", "split", "val"), ("data", "split", "test"), ("train", "pretrained", "path"))

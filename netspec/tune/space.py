@@ -8,22 +8,12 @@ decoded with ``spec_values``. No torch and no optuna import here.
 
 from __future__ import annotations
 
-import json
 import math
 from typing import Any, Optional
 
 from ..spec.load import parse_path
 
 _SCALARS = (str, int, float, bool, type(None))
-
-
-def override(key: str, value: Any) -> str:
-    return f"{key}={json.dumps(value)}"
-
-
-def overrides(values: dict[str, Any]) -> list[str]:
-    """``--set`` texts for spec values (path -> value)."""
-    return [override(k, v) for k, v in values.items()]
 
 
 def by_index(param: Any) -> bool:

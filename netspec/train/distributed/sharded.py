@@ -7,32 +7,29 @@ optimizer tensors are in ``FOLDER`` (next to the file), written by every rank at
 stays in the file. Folders are named by epoch (``last.e0007.dcp``) and the file is written after
 its folder is complete, so a crash never leaves a file pointing at half a folder.
 
-``fill_sharded(ckpt, path)`` reads the folder in one process into ordinary full state dicts
-(``models``, ``optimizers`` in torch's own format), so evaluate, predict, export and resuming on
-any number of processes work on FSDP checkpoints unchanged; resharding to another world size
-happens when the full state is loaded into a sharded model (``wrap.load_model_state``).
-The folder's ``.metadata`` is a pickle (torch.distributed.checkpoint's format): load sharded
-checkpoints you trust, as with any checkpoint folder.
+Reading them back (any number of processes, no process group) is ``netspec.checkpoint.sharded``;
+resharding to another world size happens when the full state is loaded into a sharded model
+(``wrap.load_model_state``).
 """
 
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from ...errors import TrainError
+from ...checkpoint import save_checkpoint
 
 
 def save_sharded(session: Any, ckpt: dict, path: Path) -> None:
     """Every rank writes its shards; rank 0 then writes the checkpoint file (atomically)."""
     import torch.distributed.checkpoint as dcp
-    from torch.distributed.checkpoint.state_dict import get_model_state_dict, get_optimizer_state_dict
-
-    from ..checkpoint import save_checkpoint
+    from torch.distributed.checkpoint.state_dict import (
+        get_model_state_dict,
+        get_optimizer_state_dict,
+    )
 
     ctx = session.dist
     folder = path.parent / f"{path.stem}.e{int(ckpt['epoch']):04d}.dcp"
@@ -53,36 +50,3 @@ def save_sharded(session: Any, ckpt: dict, path: Path) -> None:
             if old.name != folder.name:
                 shutil.rmtree(old, ignore_errors=True)
     ctx.barrier()
-
-
-def fill_sharded(ckpt: dict, path: Path) -> dict:
-    """Read the checkpoint's shard folder into full ``models`` and ``optimizers`` (one process)."""
-    from torch.distributed.checkpoint.format_utils import dcp_to_torch_save
-
-    folder = Path(path).parent / ckpt["sharded"]
-    if not (folder / ".metadata").is_file():
-        raise TrainError(f"{path} keeps its weights in {folder}, which is missing or incomplete",
-                         hint="copy the checkpoint file together with its .dcp folder")
-    with tempfile.TemporaryDirectory() as tmp:
-        flat = Path(tmp) / "full.pt"
-        dcp_to_torch_save(folder, flat)
-        full = torch.load(flat, map_location="cpu", weights_only=True)
-    ckpt["models"] = full["models"]
-    ckpt["optimizers"] = {name: _numbered(full["optimizers"].get(name, {}), extra)
-                          for name, extra in (ckpt.get("sharded_optimizers") or {}).items()}
-    return ckpt
-
-
-def _numbered(tensors: dict, extra: dict) -> dict:
-    """Optimizer state keyed by parameter name -> torch's format (parameters numbered in group order)."""
-    groups, state, i = [], {}, 0
-    for group in extra["param_groups"]:
-        ids = []
-        for name in group["params"]:
-            merged = {**extra["state"].get(name, {}), **tensors.get(name, {})}
-            if merged:
-                state[i] = merged
-            ids.append(i)
-            i += 1
-        groups.append({**group, "params": ids})
-    return {"state": state, "param_groups": groups}

@@ -3,7 +3,7 @@
 ``train_rank(launch, path, ...)`` is what ``netspec train`` runs when the environment gives it a
 rank (the elastic launcher, ``torchrun`` or ``srun``). Rank 0 writes the run directory, metrics,
 checkpoints (FSDP: every rank writes its shards) and the report; the other ranks train their
-share (``follow``) and take part in rank 0's collective steps. A lost peer (a rank that crashed
+share (``follow.follow``) and take part in rank 0's collective steps. A lost peer (a rank that crashed
 or was killed) surfaces as a TrainError saying so, instead of a backend traceback.
 """
 
@@ -17,7 +17,7 @@ from ...errors import NetspecError, TrainError, raise_all
 from ...spec.distributed import check_distributed
 from ...spec.train import TrainSpec
 from ..api import command_overrides, train_spec
-from ..loop import RunResult, fit
+from ..loop import RunResult
 from ..session import located
 from .env import LaunchEnv, export_env
 
@@ -75,13 +75,3 @@ def checked_for_launch(path: str | Path, overrides: Iterable[str] = ()) -> Check
     except NetspecError as exc:
         raise located(exc, checked) from None
     return checked
-
-
-def follow(session: Any, run_dir: Path, spec_text: str) -> RunResult:
-    """A rank other than 0: train its share; then join the collective passes of rank 0's report
-    (the confusion matrix over the sharded validation split)."""
-    from ...report.record import confusion
-
-    result = fit(session, run_dir, None, spec_text)
-    confusion(session)
-    return result

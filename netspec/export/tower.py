@@ -4,7 +4,7 @@ weights, and its verified ONNX export — the embedding function without the dup
 ``tower_graph(graph, output)`` keeps the nodes one embedding needs (the branch that owns the
 shared weights reads one input); compiled alone, its parameter names are the full model's, so
 ``tower_module(graph, state_dict)`` loads the trained weights by name.
-``export_tower(spec, checkpoint, path)`` writes and verifies it with ``netspec.export``.
+``export_tower(spec, checkpoint, path)`` writes it as ONNX and verifies it in onnxruntime.
 """
 
 from __future__ import annotations
@@ -14,8 +14,13 @@ from typing import Any, Iterable, Optional
 
 import torch
 
+from ..check import check
+from ..checkpoint import check_same_models, load_checkpoint
 from ..errors import ExportError, NetspecError
 from ..graph import Graph
+from .api import located
+from .onnx import export_module
+from .verify import verify
 
 
 def tower_graph(graph: Graph, output: Optional[str] = None) -> Graph:
@@ -56,16 +61,9 @@ def export_tower(spec_path: str | Path, checkpoint: str | Path, path: str | Path
                  output: Optional[str] = None, opset: int = 18, atol: float = 1e-4) -> dict[str, Any]:
     """Write the tower as ONNX (dynamic batch), verify it in onnxruntime at two batch sizes;
     returns {path, input, output, verified, max_abs}."""
-    from ..check import check
-    from ..export import export_module, verify
-    from .checkpoint import load_checkpoint
-    from .session import located
-
     checked = check(spec_path, list(overrides))
     try:
         ckpt = load_checkpoint(checkpoint)
-        from .weights import check_same_models
-
         check_same_models(checked, ckpt, ["model"])
         graph = checked.graph
         tower = tower_module(graph, ckpt["models"]["model"], output)

@@ -1,4 +1,5 @@
-"""What ``netspec validate`` checks in a ``tune:`` section (no torch, no optuna).
+"""What ``netspec validate`` checks in a ``tune:`` section (no torch, no optuna); ``netspec.check``
+runs it, ``netspec.tune`` (the search) uses ``objective_metric``.
 
 * the objective is a logged metric (a ``val.`` metric for k-fold cross-validation, which needs
   a ratio split: it folds the source table),
@@ -17,8 +18,8 @@ from pathlib import Path
 from typing import Any, Iterable, Optional
 
 from ..errors import NetspecError, SpecError, SpecErrors, format_path
-from ..spec.load import load_data, parse_path, validate
-from .space import overrides as to_overrides
+from ..graph import build_graphs
+from ..spec.load import load_data, overrides, parse_path, validate
 
 SPACE = ("tune", "space")
 
@@ -110,7 +111,7 @@ def _check_corners(spec: Any, file: str | Path, base: list[str], key: str, error
     p = tune.space[key]
     conditions = {c: (w[0] if isinstance(w, list) else w) for c, w in p.when.items()}
     for where, value in _corners(p):
-        problem = _first_problem(file, base + to_overrides({**conditions, key: value}))
+        problem = _first_problem(file, base + overrides({**conditions, key: value}))
         if problem is not None:
             message, hint = problem
             errors.append(SpecError(f"{key} = {json.dumps(value)} makes the spec invalid: {message}",
@@ -119,8 +120,6 @@ def _check_corners(spec: Any, file: str | Path, base: list[str], key: str, error
 
 
 def _first_problem(file: str | Path, sets: list[str]) -> Optional[tuple[str, Optional[str]]]:
-    from ..graph import build_graphs
-
     try:
         data, smap = load_data(file, sets)
         spec = validate(data, smap)
