@@ -44,7 +44,7 @@ class ParamGroup(StrictModel):
 class Optimizer(StrictModel):
     """An optimizer of torch.optim over the model's parameter groups."""
     lr: PositiveFloat = Field(1e-3, description="Learning rate.")
-    weight_decay: float = Field(0.0, ge=0, description="Weight decay (L2 penalty; decoupled for adamw).")
+    weight_decay: float = Field(0.0, ge=0, description="Weight decay.")
     groups: list[ParamGroup] = Field(default=[], description="Parameter groups; the first match wins.")
     no_decay: list[Literal["bias", "norm"]] = Field(
         default=[], description="Exempt biases and/or normalization parameters from weight decay.")
