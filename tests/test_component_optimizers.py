@@ -27,6 +27,7 @@ REFERENCE = {
     "adamw": lambda p: torch.optim.AdamW(p, lr=0.01, weight_decay=0.1),
     "nadam": lambda p: torch.optim.NAdam(p, lr=0.01, momentum_decay=0.01),
     "radam": lambda p: torch.optim.RAdam(p, lr=0.01, eps=1e-6),
+    "adafactor": lambda p: torch.optim.Adafactor(p, lr=0.02, beta2_decay=-0.7, d=1.5, weight_decay=0.01),
 }
 TAGS = OPTIMIZERS.tags()
 

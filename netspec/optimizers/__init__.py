@@ -15,6 +15,7 @@ from .registry import OPTIMIZERS
 
 # the optimizer modules, in the order of the docs and listings (each registers its class)
 from . import sgd, adagrad, adadelta, rmsprop, adam, adamw, nadam, radam  # noqa: E402,F401  isort: skip
+from . import adafactor  # noqa: E402,F401  isort: skip
 
 #: the optimizer of a model whose spec names none (with its class's defaults)
 DEFAULT = "adam"
