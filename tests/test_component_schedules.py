@@ -39,6 +39,7 @@ REFERENCE = {
     "one_cycle": lambda o: S.OneCycleLR(o, max_lr=0.5, total_steps=STEPS, pct_start=0.25, cycle_momentum=False),
     "cyclic": lambda o: S.CyclicLR(o, base_lr=0.01, max_lr=0.1, step_size_up=3, cycle_momentum=False),
     "reduce_on_plateau": lambda o: S.ReduceLROnPlateau(o, mode="min", factor=0.5, patience=1),
+    "inverse_time": lambda o: S.LambdaLR(o, lambda t: 1 / (1 + 0.5 * t / 2)),
 }
 TAGS = SCHEDULES.tags()
 

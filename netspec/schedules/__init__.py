@@ -11,5 +11,6 @@ from .registry import SCHEDULES
 # the schedule modules, in the order of the docs and listings (each registers its class)
 from . import constant, step, multistep, exponential, cosine, cosine_warm_restarts, one_cycle, cyclic  # noqa: E402,F401  isort: skip
 from . import reduce_on_plateau  # noqa: E402,F401  isort: skip
+from . import inverse_time  # noqa: E402,F401  isort: skip
 
 __all__ = ["SCHEDULES", "Schedule"]
