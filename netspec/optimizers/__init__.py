@@ -36,7 +36,7 @@ def optimizer_for(train: Any, model: str, rule: Optional[Optimizer] = None) -> O
     the program's ``rule`` (the optimizer of a program that never steps one), else the default.
     ``train`` may be None (a spec without a train section)."""
     if train is not None:
-        chosen = (train.optimizers or {}).get(model) or train.optimizer
+        chosen: Optional[Optimizer] = (train.optimizers or {}).get(model) or train.optimizer
         if chosen is not None:
             return chosen
     return rule or default_optimizer()

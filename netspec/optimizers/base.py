@@ -68,7 +68,9 @@ class Optimizer(StrictModel):
         """The torch optimizer over ``params``; ``impl``: fused, foreach, for_loop or default."""
         import torch
 
-        return getattr(torch.optim, self.torch_class)(params, **self.torch_kwargs(), **IMPL_KWARGS[impl])
+        optimizer: torch.optim.Optimizer = getattr(torch.optim, self.torch_class)(params, **self.torch_kwargs(),
+                                                                                  **IMPL_KWARGS[impl])
+        return optimizer
 
     def state_tensors(self) -> int:
         """Tensors of state per parameter (beyond the gradient), each of the parameter's size."""

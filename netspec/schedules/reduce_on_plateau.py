@@ -1,6 +1,6 @@
 """The reduce-on-plateau schedule (torch ReduceLROnPlateau)."""
 
-from typing import Any, ClassVar, Literal
+from typing import Any, ClassVar, Literal, cast
 
 from pydantic import Field
 
@@ -29,5 +29,6 @@ class ReduceOnPlateau(Schedule):
     def build(self, optimizer: Any, intervals: int, mode: str = "min") -> Any:
         from torch.optim.lr_scheduler import ReduceLROnPlateau
 
-        return ReduceLROnPlateau(optimizer, mode=self.mode if self.mode != "auto" else mode, factor=self.factor,
-                                 patience=self.patience, threshold=self.threshold, min_lr=self.min_lr)
+        direction = cast(Literal["min", "max"], self.mode if self.mode != "auto" else mode)
+        return ReduceLROnPlateau(optimizer, mode=direction, factor=self.factor, patience=self.patience,
+                                 threshold=self.threshold, min_lr=self.min_lr)
