@@ -17,6 +17,7 @@ from typing import Any, Optional
 
 from .errors import NetspecError, SpecError, TrainError
 from .limits import MAX_PARAMS, MAX_TRAIN_BYTES
+from .optimizers import optimizer_for
 from .summary_extras import training_memory
 
 PARTS = ("weights", "gradients", "optimizer_state", "activations", "inputs")
@@ -46,7 +47,7 @@ def estimate(spec: Any, graphs: dict) -> Estimate:
     train = spec.train or TrainSpec()
     parts = dict.fromkeys(PARTS, 0)
     for name, graph in graphs.items():
-        opt = (train.optimizers or {}).get(name) or train.optimizer
+        opt = optimizer_for(train, name)
         for part, value in training_memory(graph, train.batch_size, opt, train.precision).items():
             if part in parts:
                 parts[part] += value

@@ -18,10 +18,9 @@ from typing import Any, Optional
 
 from .graph import Graph, Node
 from .layers.shapes import tuple_n
+from .optimizers import Optimizer, default_optimizer
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "int32": 4, "bool": 1, "uint8": 1}
-#: optimizer -> tensors of state per parameter (beyond the gradient)
-OPTIMIZER_STATE = {"sgd": 0, "adagrad": 1, "adadelta": 2, "rmsprop": 1, "adam": 2, "adamw": 2, "nadam": 2, "radam": 2}
 WINDOWED = ("conv1d", "conv2d", "conv3d", "conv_transpose", "max_pool", "avg_pool")
 
 
@@ -113,29 +112,17 @@ def activation_bytes(graph: Graph) -> dict[str, int]:
     return out
 
 
-def optimizer_state_per_param(optimizer: Any) -> int:
-    """Tensors of state per parameter for an optimizer spec (None: adam, the default)."""
-    if optimizer is None:
-        return 2
-    kind = optimizer.type
-    n = OPTIMIZER_STATE.get(kind, 2)
-    if kind == "sgd" and getattr(optimizer, "momentum", 0) > 0:
-        n = 1
-    if kind == "rmsprop":
-        n += int(getattr(optimizer, "momentum", 0) > 0) + int(getattr(optimizer, "centered", False))
-    if getattr(optimizer, "amsgrad", False):
-        n += 1
-    return n
-
-
-def training_memory(graph: Graph, batch_size: int, optimizer: Any = None, precision: str = "fp32") -> dict[str, int]:
-    """Estimated bytes of one training step, by part, and the total."""
+def training_memory(graph: Graph, batch_size: int, optimizer: Optional[Optimizer] = None,
+                    precision: str = "fp32") -> dict[str, int]:
+    """Estimated bytes of one training step, by part, and the total (``optimizer`` None: the default
+    optimizer; its ``state_tensors()`` says how many parameter-sized tensors of state it keeps)."""
+    state = (optimizer or default_optimizer()).state_tensors()
     params = graph.params * 4
     acts = sum(activation_bytes(graph).values())
     if precision in ("bf16-mixed", "fp16-mixed"):  # "auto" counts as fp32: the device is not known here
         acts //= 2  # autocast keeps most activations in 16 bits
     inputs = sum(math.prod(_dim(d, graph) for d in t.shape) * DTYPE_BYTES.get(t.dtype, 4) for t in graph.inputs.values())
-    parts = {"weights": params, "gradients": params, "optimizer_state": params * optimizer_state_per_param(optimizer),
+    parts = {"weights": params, "gradients": params, "optimizer_state": params * state,
              "activations": acts * batch_size, "inputs": inputs * batch_size}
     parts["total"] = sum(parts.values())
     return parts

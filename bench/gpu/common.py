@@ -177,12 +177,12 @@ class Reference:
 
 def reference_settings(session: Any) -> dict[str, Any]:
     """What the reference copies from netspec's resolved fast path."""
-    from netspec.train.optim import IMPL_KWARGS, resolve_impl
+    from netspec.optimizers import IMPL_KWARGS, optimizer_for
     from netspec.train.runtime import sdpa_priority
 
     fast, train = session.fast, session.train
-    opt = train.optimizer
-    impl = resolve_impl(fast.optimizer_impl, opt.type if opt is not None else "adam", fast.device_type)
+    opt = optimizer_for(train, next(iter(session.models)))
+    impl = opt.implementation(fast.optimizer_impl, fast.device_type)
     return {
         "dtype": {"bf16-mixed": torch.bfloat16, "fp16-mixed": torch.float16}.get(fast.precision),
         "optimizer_kwargs": IMPL_KWARGS[impl],

@@ -41,13 +41,13 @@ def summary(
 
 def _memory(checked, graphs: dict, batch_size: int) -> dict:
     """Training-memory estimate per model (summary_extras.training_memory), with the spec's optimizer."""
+    from ..optimizers import optimizer_for
     from ..summary_extras import training_memory
 
     train = checked.spec.train
     out = {"batch_size": batch_size, "models": {}}
     for name, graph in graphs.items():
-        opt = None if train is None else (train.optimizer or (train.optimizers or {}).get(name))
-        out["models"][name] = training_memory(graph, batch_size, opt, train.precision if train else "fp32")
+        out["models"][name] = training_memory(graph, batch_size, optimizer_for(train, name), train.precision if train else "fp32")
     out["total"] = sum(m["total"] for m in out["models"].values())
     return out
 

@@ -26,13 +26,11 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import Field
 
 from ..errors import SpecError
+from ..optimizers import OPTIMIZERS, default_optimizer, fused_tags
 from .base import StrictModel
 
 Auto = Literal["auto"]
 VocabMultiple = Annotated[int, Field(ge=2, le=1024)]
-
-#: optimizers with a fused (single-kernel) implementation in torch.optim
-FUSED_OPTIMIZERS = ("adam", "adamw", "sgd", "adagrad")
 
 
 class PerformanceSpec(StrictModel):
@@ -41,9 +39,9 @@ class PerformanceSpec(StrictModel):
         "auto", description="TF32 tensor cores for fp32 matrix multiplications and convolutions (about 1e-3 relative "
                             "precision); auto: on for CUDA devices. Process-wide while the run lasts.")
     optimizer_impl: Literal["auto", "fused", "foreach", "for_loop"] = Field(
-        "auto", description="torch.optim implementation: fused (one kernel for all parameters; adam, adamw, sgd, "
-                            "adagrad), foreach (batched per-tensor kernels) or for_loop; auto: fused on CUDA where "
-                            "torch has it, foreach for the others on CUDA, torch's default on other devices.")
+        "auto", description=f"torch.optim implementation: fused (one kernel for all parameters; {', '.join(fused_tags())}), "
+                            "foreach (batched per-tensor kernels) or for_loop; auto: fused on CUDA where torch has it, "
+                            "foreach for the others on CUDA, torch's default on other devices.")
     channels_last: Union[Auto, bool] = Field(
         "auto", description="Keep 4-d weights and image batches in NHWC memory order (faster convolutions on tensor "
                             "cores); auto: on for CUDA when the model has 2-d convolutions.")
@@ -74,10 +72,10 @@ def check_performance(spec: Any, graphs: dict, errors: list, warnings: list) -> 
                                 hint="use precision: auto (fp32 on CPU) or bf16-mixed"))
     if perf.optimizer_impl == "fused":
         for path, opt in _optimizers(train):
-            if opt.type not in FUSED_OPTIMIZERS:
+            if not OPTIMIZERS.of(opt).fused:
                 errors.append(SpecError(f"torch.optim has no fused {opt.type}", path=("train", "performance", "optimizer_impl"),
-                                        hint=f"fused exists for {', '.join(FUSED_OPTIMIZERS)}; use auto or foreach",
-                                        notes=[(path, f"the {opt.type} optimizer")]))
+                                        hint=f"fused exists for {', '.join(fused_tags())}; use auto or foreach",
+                                        notes=[(path, f"the {opt.type} optimizer")] if path else []))
     if perf.channels_last is True and not any(has_conv2d(g) for g in graphs.values()):
         warnings.append(_warn("channels_last has no effect: no model has 2-d convolutions", ("train", "performance", "channels_last"),
                               "it speeds up conv2d layers; drop the setting"))
@@ -87,11 +85,12 @@ def check_performance(spec: Any, graphs: dict, errors: list, warnings: list) -> 
 
 
 def _optimizers(train: Any) -> list:
+    """(spec path, optimizer) of each optimizer the spec states, or ((), the default) when it states none."""
     if train.optimizers:
         return [(("train", "optimizers", k), o) for k, o in train.optimizers.items()]
     if train.optimizer is not None:
         return [(("train", "optimizer"), train.optimizer)]
-    return []  # the default, adam, has a fused implementation
+    return [((), default_optimizer())]
 
 
 def has_conv2d(graph: Any) -> bool:

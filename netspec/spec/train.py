@@ -5,7 +5,8 @@ bare name (``optimizer: adam``).
 A *program* says what one step does; ``supervised`` (the default) covers the tasks
 classification (binary/multiclass/multilabel), regression, reconstruction and language_model.
 Multi-model programs name one optimizer per model in ``optimizers: {model_name: ...}``.
-Defaults follow the course (adam 1e-3, batch 32, early stopping on val.loss).
+Defaults follow the course (batch 32, early stopping on val.loss; the default optimizer is
+``netspec.optimizers.default_optimizer()``).
 """
 
 from typing import Annotated, Any, Literal, Optional, Union
@@ -13,12 +14,15 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..losses import LOSSES
+from ..optimizers import OPTIMIZERS, default_description
+from ..optimizers.sgd import Sgd  # noqa: F401  (netspec.train.programs.perceptron imports it from here)
+from ..schedules import SCHEDULES
 from .data import Pair
 from .distributed import DistributedSpec
 from .log import LogSpec
 from .reliability import Nonfinite, NonfiniteStop
 from .performance import PerformanceSpec
-from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
+from .base import PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .prediction_programs import LanguageModelProgram, SegmentationProgram, Seq2SeqProgram
 from .generative_programs import AutoencoderProgram, ContrastiveProgram, GanProgram, VaeProgram
 from .perceptron_program import PerceptronProgram
@@ -74,160 +78,13 @@ def _as_list(value: Any) -> Any:
 
 # ---- optimizers -----------------------------------------------------------------------------------
 
-class ParamGroup(StrictModel):
-    """Parameters chosen by node-name globs (``backbone.*``), with their own lr / weight decay."""
-    params: Globs = Field(min_length=1, description="Globs over parameter names (node name + '.weight'/'.bias').")
-    lr: Optional[PositiveFloat] = None
-    weight_decay: Optional[float] = Field(None, ge=0)
-
-
-class _Optimizer(StrictModel):
-    lr: PositiveFloat = 1e-3
-    weight_decay: float = Field(0.0, ge=0)
-    groups: list[ParamGroup] = Field(default=[], description="Parameter groups; the first match wins.")
-    no_decay: list[Literal["bias", "norm"]] = Field(
-        default=[], description="Exempt biases and/or normalization parameters from weight decay.")
-
-
-class Sgd(_Optimizer):
-    type: Literal["sgd"]
-    lr: PositiveFloat = 0.01
-    momentum: float = Field(0.0, ge=0, lt=1)
-    dampening: float = Field(0.0, ge=0)
-    nesterov: bool = False
-
-    @model_validator(mode="after")
-    def _nesterov(self) -> "Sgd":
-        if self.nesterov and (self.momentum <= 0 or self.dampening != 0):
-            raise ValueError("nesterov needs momentum > 0 and dampening 0")
-        return self
-
-
-class Adagrad(_Optimizer):
-    type: Literal["adagrad"]
-    lr: PositiveFloat = 0.01
-    lr_decay: float = Field(0.0, ge=0)
-    eps: PositiveFloat = 1e-10
-
-
-class Adadelta(_Optimizer):
-    type: Literal["adadelta"]
-    lr: PositiveFloat = 1.0
-    rho: Probability = 0.9
-    eps: PositiveFloat = 1e-6
-
-
-class RmsProp(_Optimizer):
-    """alpha is the decay of the squared-gradient average; 0.99 as in PyTorch (Keras uses 0.9)."""
-    type: Literal["rmsprop"]
-    lr: PositiveFloat = 0.01
-    alpha: Probability = 0.99
-    eps: PositiveFloat = 1e-8
-    momentum: float = Field(0.0, ge=0, lt=1)
-    centered: bool = False
-
-
-class _AdamLike(_Optimizer):
-    betas: Pair[Probability] = [0.9, 0.999]
-    eps: PositiveFloat = 1e-8
-
-
-class Adam(_AdamLike):
-    type: Literal["adam"]
-    amsgrad: bool = False
-
-
-class AdamW(_AdamLike):
-    type: Literal["adamw"]
-    weight_decay: float = Field(0.01, ge=0)
-    amsgrad: bool = False
-
-
-class NAdam(_AdamLike):
-    type: Literal["nadam"]
-    momentum_decay: float = Field(0.004, ge=0)
-
-
-class RAdam(_AdamLike):
-    type: Literal["radam"]
-
-
-Optimizer = tagged(Union[Sgd, Adagrad, Adadelta, RmsProp, Adam, AdamW, NAdam, RAdam])
+# the classes live in netspec.optimizers (one module each); Sgd is re-exported for the perceptron program
+Optimizer = OPTIMIZERS.union()
 
 
 # ---- schedules --------------------------------------------------------------------------------------
 
-class _Schedule(StrictModel):
-    warmup_epochs: NonNegInt = Field(0, description="Linear warm-up over this many epochs (in steps) first.")
-    warmup_steps: NonNegInt = Field(0, description="Linear warm-up over this many optimizer steps first.")
-    warmup_start: Probability = Field(0.0, description="Warm-up starts at this fraction of the lr.")
-    interval: Optional[Literal["epoch", "step"]] = Field(None, description="When the schedule advances (default per type).")
-
-
-class Constant(_Schedule):
-    type: Literal["constant"]
-
-
-class Step(_Schedule):
-    type: Literal["step"]
-    step_size: PositiveInt = 10
-    gamma: PositiveFloat = 0.1
-
-
-class MultiStep(_Schedule):
-    type: Literal["multistep"]
-    milestones: list[PositiveInt] = Field(min_length=1)
-    gamma: PositiveFloat = 0.1
-
-
-class Exponential(_Schedule):
-    type: Literal["exponential"]
-    gamma: PositiveFloat = 0.95
-
-
-class Cosine(_Schedule):
-    type: Literal["cosine"]
-    t_max: Optional[PositiveInt] = Field(None, description="Length in intervals (default: the rest of training).")
-    eta_min: float = Field(0.0, ge=0)
-
-
-class CosineWarmRestarts(_Schedule):
-    type: Literal["cosine_warm_restarts"]
-    t_0: PositiveInt = 10
-    t_mult: PositiveInt = 1
-    eta_min: float = Field(0.0, ge=0)
-
-
-class OneCycle(_Schedule):
-    type: Literal["one_cycle"]
-    max_lr: Optional[PositiveFloat] = Field(None, description="Default: the optimizer's lr.")
-    pct_start: Probability = 0.3
-    anneal_strategy: Literal["cos", "linear"] = "cos"
-    div_factor: PositiveFloat = 25.0
-    final_div_factor: PositiveFloat = 1e4
-
-
-class Cyclic(_Schedule):
-    type: Literal["cyclic"]
-    base_lr: PositiveFloat = 1e-4
-    max_lr: Optional[PositiveFloat] = Field(None, description="Default: the optimizer's lr.")
-    step_size_up: PositiveInt = 200
-    mode: Literal["triangular", "triangular2", "exp_range"] = "triangular"
-    gamma: PositiveFloat = 1.0
-
-
-class ReduceOnPlateau(_Schedule):
-    type: Literal["reduce_on_plateau"]
-    monitor: str = "val.loss"
-    mode: Literal["auto", "min", "max"] = "auto"
-    factor: Probability = 0.1
-    patience: NonNegInt = 10
-    threshold: float = Field(1e-4, ge=0)
-    min_lr: float = Field(0.0, ge=0)
-
-
-Schedule = tagged(Union[Constant, Step, MultiStep, Exponential, Cosine, CosineWarmRestarts, OneCycle, Cyclic,
-                        ReduceOnPlateau])
+Schedule = SCHEDULES.union()  # the classes live in netspec.schedules (one module each)
 
 
 # ---- metrics ----------------------------------------------------------------------------------------
@@ -343,7 +200,7 @@ class TrainSpec(StrictModel):
     eval_batch_size: Optional[PositiveInt] = Field(None, description="Default: 4 × batch_size.")
     loss: Annotated[Optional[list[Loss]], BeforeValidator(_as_list)] = Field(
         None, description="A loss or a list of losses bound to outputs and targets (default per task).")
-    optimizer: Optional[Optimizer] = Field(None, description="Default: adam, lr 1e-3.")
+    optimizer: Optional[Optimizer] = Field(None, description=default_description())
     optimizers: Optional[dict[str, Optimizer]] = Field(None, description="One optimizer per model (multi-model programs).")
     schedule: Optional[Schedule] = None
     metrics: Optional[list[MetricItem]] = Field(None, description="Default per task (accuracy, f1_macro / mse, rmse, mae, r2).")

@@ -4,15 +4,16 @@ Parameter names are the compiled model's (``hidden1.weight``, ``layer1.0.conv1.w
 parameter joins the first group whose glob matches (own lr / weight decay), else the default
 group; ``no_decay: [bias, norm]`` moves biases and normalization parameters to a twin group with
 weight_decay 0 (a bias is a parameter named ``bias``/``bias_*`` or ``*_bias``, as attention's
-``in_proj_bias``). The spec's hyperparameters map one to one onto torch.optim's arguments.
+``in_proj_bias``). The optimizer's class (``netspec.optimizers``) builds the torch optimizer.
 
 ``impl`` picks torch.optim's implementation (``train.performance.optimizer_impl``): ``fused`` (one
-kernel over all parameters: adam, adamw, sgd, adagrad), ``foreach`` (batched per-tensor kernels),
-``for_loop``, or ``default`` (torch's own choice). ``resolve_impl`` turns ``auto`` into one of them
-for a device: fused on CUDA where torch has it, else foreach on CUDA, and torch's default on other
-devices, so a CPU run steps exactly as the plain path does (fused differs from the for-loop in the
-last bits; measured on a 2-core CPU, fused Adam took 273 µs per step of a small MLP, the for-loop
-342 µs and foreach 380 µs: write ``optimizer_impl: fused`` to use it on CPU).
+kernel over all parameters, where the optimizer class says torch has one), ``foreach`` (batched
+per-tensor kernels), ``for_loop``, or ``default`` (torch's own choice). ``resolve_impl`` turns
+``auto`` into one of them for a device (``Optimizer.implementation``): fused on CUDA where torch has
+it, else foreach on CUDA, and torch's default on other devices, so a CPU run steps exactly as the
+plain path does (fused differs from the for-loop in the last bits; measured on a 2-core CPU, fused
+Adam took 273 µs per step of a small MLP, the for-loop 342 µs and foreach 380 µs: write
+``optimizer_impl: fused`` to use it on CPU).
 """
 
 from __future__ import annotations
@@ -23,28 +24,15 @@ from typing import Any
 import torch
 from torch import nn
 
-CLASSES = {"sgd": "SGD", "adagrad": "Adagrad", "adadelta": "Adadelta", "rmsprop": "RMSprop", "adam": "Adam",
-           "adamw": "AdamW", "nadam": "NAdam", "radam": "RAdam"}
+from ..optimizers import IMPL_KWARGS, OPTIMIZERS, Optimizer
+
 NORMS = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm, nn.LocalResponseNorm)
-FUSED = ("adam", "adamw", "sgd", "adagrad")  # netspec.spec.performance.FUSED_OPTIMIZERS
-IMPL_KWARGS = {"fused": {"fused": True}, "foreach": {"foreach": True}, "for_loop": {"foreach": False}, "default": {}}
+__all__ = ["IMPL_KWARGS", "build_optimizer", "param_groups", "resolve_impl"]
 
 
 def resolve_impl(impl: str, optimizer_type: str, device_type: str) -> str:
     """``auto`` -> fused on CUDA where torch has it, foreach on CUDA otherwise, torch's default elsewhere."""
-    if impl != "auto":
-        return impl
-    if device_type == "cuda":
-        return "fused" if optimizer_type in FUSED else "foreach"
-    return "default"
-
-
-def optimizer_kwargs(spec: Any) -> dict[str, Any]:
-    """The torch.optim keyword arguments of an optimizer spec."""
-    kwargs = spec.model_dump(exclude={"type", "groups", "no_decay"})
-    if "betas" in kwargs:
-        kwargs["betas"] = tuple(kwargs["betas"])
-    return kwargs
+    return OPTIMIZERS.get(optimizer_type).implementation(impl, device_type)
 
 
 def _norm_params(model: nn.Module) -> set[str]:
@@ -82,11 +70,9 @@ def _is_bias(name: str) -> bool:
     return leaf.startswith("bias") or leaf.endswith("_bias")
 
 
-def build_optimizer(spec: Any, model: nn.Module, impl: str = "default") -> torch.optim.Optimizer:
+def build_optimizer(spec: Optimizer, model: nn.Module, impl: str = "default") -> torch.optim.Optimizer:
     """The spec's optimizer over ``model``'s parameter groups; ``impl``: fused, foreach, for_loop,
     default, or auto (resolved for the device of the model's first parameter)."""
-    cls = getattr(torch.optim, CLASSES[spec.type])
-    if impl == "auto":
-        param = next(model.parameters(), None)
-        impl = resolve_impl(impl, spec.type, param.device.type if param is not None else "cpu")
-    return cls(param_groups(spec, model), **optimizer_kwargs(spec), **IMPL_KWARGS[impl])
+    param = next(model.parameters(), None)
+    impl = spec.implementation(impl, param.device.type if param is not None else "cpu")
+    return spec.build(param_groups(spec, model), impl)

@@ -18,9 +18,10 @@ from ..check import Checked
 from ..compiler import compile_model
 from ..data import DataBundle, make_loaders, prepare_data
 from ..errors import SpecErrors, TrainError, raise_all
+from ..optimizers import optimizer_for
 from ..resources import check_fits
 from ..spec.plan import TrainPlan, plan_training
-from ..spec.train import Adam, TrainSpec
+from ..spec.train import TrainSpec
 from .guard import Guard
 from .optim import build_optimizer
 from .programs import PROGRAMS
@@ -83,7 +84,7 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
                   stage: Optional[Callable[[str], None]] = None) -> Session:
     """Build a run; ``resume`` is a checkpoint to continue, ``preprocess`` a saved preprocessing state
     to apply instead of fitting one (evaluate/predict). Every model of the spec is compiled and gets
-    its own optimizer (``train.optimizers[name]``, else ``train.optimizer``), schedule and hooks.
+    its own optimizer (``netspec.optimizers.optimizer_for``), schedule and hooks.
     ``dist`` (a DistContext) makes this one rank of a distributed run: its share of every batch,
     models wrapped in DDP or sharded by FSDP, a random stream of its own. ``stage`` (optional)
     hears what is being done before the first epoch (the CLI shows it)."""
@@ -159,8 +160,7 @@ def _source_name(spec: Any) -> str:
 
 def _slot(train: TrainSpec, name: str, model: torch.nn.Module, steps_per_epoch: int, rule: Any = None) -> Slot:
     """Optimizer, schedule and hooks of one model (``rule``: the optimizer of a program that never steps one)."""
-    opt_spec = (train.optimizers or {}).get(name) or train.optimizer or rule or Adam(type="adam")
-    optimizer = build_optimizer(opt_spec, model, train.performance.optimizer_impl)
+    optimizer = build_optimizer(optimizer_for(train, name, rule), model, train.performance.optimizer_impl)
     schedule = Schedule(train.schedule, optimizer, train.epochs, steps_per_epoch)
     return Slot(model, optimizer, schedule, penalty_fn(train.regularization, model), clip_fn(train.grad_clip, model),
                 max_norm_fn(train.regularization.max_norm, model))
