@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from .docs import layer_doc
-from .docs_markdown import GENERATED, cell
+from .docs_markdown import GENERATED, cell, value_text
 from .docs_markdown import doc_text as _doc
 from .docs_markdown import fields_table as _fields_table
 from .docs_markdown import tag as _tag
@@ -50,18 +50,12 @@ def layer_page(tag: str) -> str:
     if d["params"]:
         lines += ["| parameter | type | default | description |", "|---|---|---|---|"]
         for p in d["params"]:
-            default = "required" if p["required"] else f"`{_default_value(p['default'])}`"
+            default = "required" if p["required"] else f"`{value_text(p['default'])}`"
             lines.append(f"| `{p['name']}` | {cell(p['type'])} | {default} | {cell(p['description'])} |")
     else:
         lines.append("No parameters.")
     lines += ["", "## Examples", "", "```yaml", "layers:", *[f"  {ex}" for ex in d["examples"] or [f"- {tag}"]], "```", ""]
     return "\n".join(lines)
-
-
-def _default_value(value: Any) -> str:
-    if hasattr(value, "model_dump"):
-        value = value.model_dump(mode="json")
-    return "null" if value is None else str(value).replace("True", "true").replace("False", "false")
 
 
 def choice_page(kind: str, key: str, cls: type, contract: str = "") -> str:

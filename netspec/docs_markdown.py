@@ -3,6 +3,7 @@ generated reference pages (``netspec.docs_gen``) and the data-sources guide (``n
 
 from __future__ import annotations
 
+import json
 from typing import Any, Union, get_args
 
 from .docs import type_text
@@ -42,9 +43,15 @@ def fields_table(cls: type) -> list[str]:
 
 
 def default_text(field: Any) -> str:
-    value = field.get_default(call_default_factory=True)
+    return value_text(field.get_default(call_default_factory=True))
+
+
+def value_text(value: Any) -> str:
+    """A default value as YAML writes it (null, true, false; lists and mappings in flow style)."""
     if hasattr(value, "model_dump"):
         value = value.model_dump(mode="json")
+    if isinstance(value, (list, tuple, dict)):
+        return json.dumps(value)
     return "null" if value is None else str(value).replace("True", "true").replace("False", "false")
 
 
