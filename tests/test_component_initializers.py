@@ -35,7 +35,10 @@ REFERENCE = {
     "lecun_normal": lambda t: I.normal_(t, 0.0, 1 / math.sqrt(FAN_IN)),
     "lecun_uniform": lambda t: I.uniform_(t, -math.sqrt(3 / FAN_IN), math.sqrt(3 / FAN_IN)),
     "orthogonal": lambda t: I.orthogonal_(t, 1.0),
+    "sparse": lambda t: I.sparse_(t, 0.9, 0.01),
 }
+#: tag -> the tensor shape its case fills, where SHAPE does not suit it
+SHAPES = {"sparse": (16, 72)}  # sparse_ fills 2-D weights only
 TAGS = INITIALIZERS.tags()
 ADAPTER = TypeAdapter(Initializer)
 
@@ -53,14 +56,15 @@ def test_every_initializer_has_a_reference():
 def test_example_matches_torch(tag):
     init = from_example(tag)
     assert init.type == tag and type(init) is INITIALIZERS.get(tag)
-    got, want = torch.full(SHAPE, 7.0), torch.full(SHAPE, 7.0)
+    shape = SHAPES.get(tag, SHAPE)
+    got, want = torch.full(shape, 7.0), torch.full(shape, 7.0)
     torch.manual_seed(1234)
     apply(init, got)
     torch.manual_seed(1234)
     with torch.no_grad():
         REFERENCE[tag](want)
     assert torch.equal(got, want)
-    assert not torch.equal(got, torch.full(SHAPE, 7.0))  # something was written
+    assert not torch.equal(got, torch.full(shape, 7.0))  # something was written
 
 
 @pytest.mark.parametrize("tag", TAGS)
@@ -78,6 +82,12 @@ def test_apply_needs_no_grad_and_keeps_the_parameter_a_leaf():
     p = torch.nn.Parameter(torch.empty(4, 3))
     apply(from_example("kaiming_normal"), p)
     assert p.is_leaf and p.grad_fn is None
+
+
+def test_sparse_zeroes_its_share_of_each_column():
+    w = torch.empty(20, 6)
+    apply(from_example("sparse"), w)
+    assert ((w == 0).sum(0) == math.ceil(0.9 * 20)).all()
 
 
 def test_unknown_tag_raises():

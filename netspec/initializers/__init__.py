@@ -21,5 +21,6 @@ from . import kaiming_normal  # noqa: E402,F401
 from . import lecun_normal  # noqa: E402,F401
 from . import lecun_uniform  # noqa: E402,F401
 from . import orthogonal  # noqa: E402,F401
+from . import sparse  # noqa: E402,F401
 
 __all__ = ["INITIALIZERS", "Gain", "Initializer", "Nonlinearity"]
