@@ -35,6 +35,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .reliability import BadSamples, BadSamplesError
 from .task_sources import Graphs, SequenceTask, Shapes, StdlibText
+from ..augmentations import AUGMENTATIONS
 
 FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")]
 T = TypeVar("T")
@@ -253,66 +254,9 @@ class Preprocess(StrictModel):
                            description="Scaling of a regression target (metrics are reported in scaled units).")
 
 
-# ---- augmentation (train split only, image fields) ----------------------------------------------
+# ---- augmentation (train split only, image fields): the classes are netspec.augmentations' ---------
 
-class HFlip(StrictModel):
-    """Mirror left-right with probability p."""
-    type: Literal["hflip"]
-    p: Probability = 0.5
-
-
-class VFlip(StrictModel):
-    """Mirror top-bottom with probability p."""
-    type: Literal["vflip"]
-    p: Probability = 0.5
-
-
-class Rotation(StrictModel):
-    """Rotate by a uniform random angle in [-degrees, degrees]."""
-    type: Literal["rotation"]
-    degrees: float = Field(15.0, ge=0)
-
-
-class Crop(StrictModel):
-    """Random crop of the image padded by `padding` pixels (zeros), back to the same size."""
-    type: Literal["crop"]
-    padding: PositiveInt = 2
-
-
-class Affine(StrictModel):
-    """Random affine map: rotation, translation (fraction of size), scale range, shear (degrees)."""
-    type: Literal["affine"]
-    degrees: float = Field(0.0, ge=0)
-    translate: Pair[float] = [0.0, 0.0]
-    scale: Pair[PositiveFloat] = [1.0, 1.0]
-    shear: float = Field(0.0, ge=0)
-
-
-class ColorJitter(StrictModel):
-    """Random brightness, contrast, saturation (factors in [1-x, 1+x]) and hue shift (in [-hue, hue] turns)."""
-    type: Literal["color_jitter"]
-    brightness: float = Field(0.0, ge=0)
-    contrast: float = Field(0.0, ge=0)
-    saturation: float = Field(0.0, ge=0)
-    hue: float = Field(0.0, ge=0, le=0.5)
-
-
-class Noise(StrictModel):
-    """Add Gaussian noise with standard deviation std."""
-    type: Literal["noise"]
-    std: PositiveFloat = 0.05
-
-
-class RandomErasing(StrictModel):
-    """With probability p, set a random rectangle (area share in `scale`) to `value`."""
-    type: Literal["random_erasing"]
-    p: Probability = 0.5
-    scale: Pair[PositiveFloat] = [0.02, 0.33]
-    ratio: Pair[PositiveFloat] = [0.3, 3.3]
-    value: float = 0.0
-
-
-Augmentation = tagged(Union[HFlip, VFlip, Rotation, Crop, Affine, ColorJitter, Noise, RandomErasing])
+Augmentation = AUGMENTATIONS.union()
 
 
 # ---- loading -------------------------------------------------------------------------------------
