@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -105,6 +106,21 @@ def ref_erasing(aug, x, gen):
     return out
 
 
+def ref_blur(aug, x, gen):
+    from scipy import ndimage
+
+    (r,) = draws(gen, 1)
+    offsets = np.arange(aug.kernel_size) - (aug.kernel_size - 1) / 2
+    g = np.exp(-offsets ** 2 / (2 * aug.sigma ** 2))
+    kernel = np.outer(g, g) / g.sum() ** 2
+    out = x.numpy().copy()
+    for i in range(N):
+        if r[i] < aug.p:
+            for c in range(C):  # scipy's "mirror" reflects about the edge pixel, like torch's "reflect" padding
+                out[i, c] = ndimage.correlate(out[i, c].astype(np.float64), kernel, mode="mirror")
+    return torch.from_numpy(out)
+
+
 #: tag -> reference (augmentation, batch, generator) -> the augmented batch
 REFERENCE = {
     "hflip": ref_flip(-1),
@@ -115,6 +131,7 @@ REFERENCE = {
     "color_jitter": ref_jitter,
     "noise": ref_noise,
     "random_erasing": ref_erasing,
+    "gaussian_blur": ref_blur,
 }
 TAGS = AUGMENTATIONS.tags()
 
@@ -161,6 +178,23 @@ def test_flip_with_every_draw_under_p(tag):
 def test_zero_rotation_is_the_identity():
     x = batch()
     torch.testing.assert_close(build(ADAPTER.validate_python({"type": "rotation", "degrees": 0}))(x, torch.Generator()), x)
+
+
+def test_blur_keeps_a_constant_image_and_spreads_an_impulse_as_the_kernel():
+    blur = build(ADAPTER.validate_python({"type": "gaussian_blur", "kernel_size": 3, "sigma": 0.8, "p": 1.0}))
+    flat = torch.full((2, 1, 7, 7), 0.25)
+    torch.testing.assert_close(blur(flat, torch.Generator()), flat)
+    impulse = torch.zeros(1, 1, 7, 7)
+    impulse[0, 0, 3, 3] = 1.0
+    g = torch.exp(-torch.tensor([-1.0, 0.0, 1.0]) ** 2 / (2 * 0.8 ** 2))
+    torch.testing.assert_close(blur(impulse, torch.Generator())[0, 0, 2:5, 2:5], torch.outer(g, g) / g.sum() ** 2)
+
+
+def test_blur_with_p_zero_is_the_identity_and_an_even_kernel_is_refused():
+    x = batch()
+    assert torch.equal(build(ADAPTER.validate_python({"type": "gaussian_blur", "p": 0.0}))(x, torch.Generator()), x)
+    with pytest.raises(ValidationError, match="kernel_size must be odd"):
+        ADAPTER.validate_python({"type": "gaussian_blur", "kernel_size": 4})
 
 
 def test_pipeline_augments_the_image_fields_only():

@@ -16,5 +16,6 @@ from . import affine  # noqa: E402,F401
 from . import color_jitter  # noqa: E402,F401
 from . import noise  # noqa: E402,F401
 from . import random_erasing  # noqa: E402,F401
+from . import gaussian_blur  # noqa: E402,F401
 
 __all__ = ["AUGMENTATIONS", "Augmentation"]
