@@ -14,6 +14,7 @@ Python (``netspec.data.augment.Augment`` composes the transforms).
 
 from __future__ import annotations
 
+import math
 from abc import abstractmethod
 from typing import TYPE_CHECKING, Annotated, Callable, ClassVar, TypeVar
 
@@ -59,4 +60,27 @@ def flip(p: float, dim: int) -> "Transform":
     def run(x, gen):
         mask = (torch.rand(x.shape[0], generator=gen, device=x.device) < p).view(-1, 1, 1, 1)
         return torch.where(mask, x.flip(dim), x)
+    return run
+
+
+def affine_transform(degrees: float, translate=(0.0, 0.0), scale=(1.0, 1.0), shear: float = 0.0):
+    """Per sample (``affine`` and ``rotation``): a uniform rotation in ±degrees, translation in ±translate (fractions of the size),
+    scale in [scale[0], scale[1]] and shear in ±shear degrees; bilinear, zeros outside."""
+    import torch
+    import torch.nn.functional as F
+
+    def run(x, gen):
+        n = x.shape[0]
+        angle = uniform(n, -degrees, degrees, x, gen) * (math.pi / 180)
+        s = uniform(n, scale[0], scale[1], x, gen)
+        sh = uniform(n, -shear, shear, x, gen) * (math.pi / 180)
+        tx = uniform(n, -translate[0], translate[0], x, gen) * 2
+        ty = uniform(n, -translate[1], translate[1], x, gen) * 2
+        cos, sin = torch.cos(angle), torch.sin(angle)
+        # inverse map (output -> input coordinates), as affine_grid expects
+        a, b = cos / s, (sin + torch.tan(sh) * cos) / s
+        c, d = -sin / s, (cos - torch.tan(sh) * sin) / s
+        theta = torch.stack([torch.stack([a, b, tx], 1), torch.stack([c, d, ty], 1)], 1).to(x.dtype)
+        grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+        return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=False)
     return run

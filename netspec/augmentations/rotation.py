@@ -4,8 +4,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from .affine import affine_transform
-from .base import AUGMENTATIONS, Augmentation
+from .base import AUGMENTATIONS, Augmentation, affine_transform
 
 
 @AUGMENTATIONS.register

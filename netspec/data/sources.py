@@ -1,5 +1,6 @@
-"""Data sources -> Table: scikit-learn's bundled datasets, generated data, and (via ``readers``)
-files. ``load_source`` is the one entry point; problems are DataErrors located at the source.
+"""Data sources -> Table: ``load_source`` is the one entry point (each source class in
+``netspec.sources`` reads itself); the readers of scikit-learn's bundled datasets and of generated
+data live here, files in ``readers``. Problems are DataErrors located at the source.
 """
 
 from __future__ import annotations
@@ -9,7 +10,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, SpecPath
-from ..spec import data as ds
 from .table import Table
 
 SOURCE_PATH: SpecPath = ("data", "source")
@@ -17,26 +17,14 @@ SOURCE_PATH: SpecPath = ("data", "source")
 
 def load_source(source, base: Path, classify: bool, path: SpecPath = SOURCE_PATH, faults=None,
                 expect: dict | None = None) -> Table:
-    """Read ``source``; ``classify`` says whether targets are class labels (else numbers);
-    relative file names are resolved against ``base`` (the spec file's folder); ``faults`` (a
-    ``faults.Faults``) applies data.bad_samples to file sources; ``expect`` (see ``readers.read``)
-    the columns and classes of the model the data is for."""
-    from . import readers
-
-    if isinstance(source, ds.Sklearn):
-        return sklearn_table(source)
-    if isinstance(source, ds.Generated):
-        return generated_table(source)
-    if isinstance(source, (ds.StdlibText, ds.SequenceTask, ds.Shapes, ds.Graphs)):
-        from .corpus import stdlib_table
-        from .synthetic import graphs_table, sequence_table, shapes_table
-
-        return {ds.StdlibText: stdlib_table, ds.SequenceTask: sequence_table, ds.Shapes: shapes_table,
-                ds.Graphs: graphs_table}[type(source)](source)
-    return readers.read(source, base, classify, path, faults, expect)
+    """Read ``source`` (any ``netspec.sources`` class: its own ``read``); ``classify`` says whether
+    targets are class labels (else numbers); relative file names are resolved against ``base`` (the
+    spec file's folder); ``faults`` (a ``faults.Faults``) applies data.bad_samples to file sources;
+    ``expect`` (see ``readers.tabular``) the columns and classes of the model the data is for."""
+    return source.read(base, classify, path, faults, expect)
 
 
-def sklearn_table(source: ds.Sklearn) -> Table:
+def sklearn_table(source) -> Table:
     from sklearn import datasets
 
     loader = {"digits": datasets.load_digits, "iris": datasets.load_iris, "wine": datasets.load_wine,
@@ -54,7 +42,7 @@ def sklearn_table(source: ds.Sklearn) -> Table:
     return Table({"features": x, "target": y}, classes=classes, feature_names=names)
 
 
-def generated_table(g: ds.Generated) -> Table:
+def generated_table(g) -> Table:
     rng = np.random.default_rng(g.seed)
     n = g.num_samples
     if g.kind == "blobs":

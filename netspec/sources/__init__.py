@@ -1,0 +1,25 @@
+"""The data-source registry: one module per source, registered when imported (the list below).
+
+Adding a source is one class in one module here plus its import line below; the ``data.source``
+schema (``netspec.spec.data``), ``netspec schema``, the guide page docs/guide/data-sources.md
+(``netspec.docs_data``) and tests/test_component_sources.py derive from ``SOURCES``. A source's
+``read`` calls the reader code in ``netspec.data`` (imported inside the method).
+"""
+
+from .base import SOURCES, FieldName, Pair, Source
+
+# registration order = the schema union's and the guide page's order
+from . import sklearn  # noqa: E402,F401
+from . import csv  # noqa: E402,F401
+from . import parquet  # noqa: E402,F401
+from . import arrays  # noqa: E402,F401
+from . import image_folder  # noqa: E402,F401
+from . import text  # noqa: E402,F401
+from . import jsonl  # noqa: E402,F401
+from . import generated  # noqa: E402,F401
+from . import stdlib_text  # noqa: E402,F401
+from . import sequence_task  # noqa: E402,F401
+from . import shapes  # noqa: E402,F401
+from . import graphs  # noqa: E402,F401
+
+__all__ = ["SOURCES", "FieldName", "Pair", "Source"]
