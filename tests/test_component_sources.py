@@ -49,6 +49,13 @@ def ref_parquet(tmp):
                   "target": np.array([1, 0, 1])}
 
 
+def ref_json_table(tmp):
+    records = [{"city": c, "area": float(a), "price": float(p)} for c, a, p in HOUSES]
+    (tmp / "houses.json").write_text(json.dumps(records), encoding="utf-8")
+    return False, {"features": np.array([[float(a)] for _, a, _ in HOUSES], np.float32),
+                   "target": np.array([float(p) for *_, p in HOUSES], np.float32)}
+
+
 def ref_arrays(tmp):
     x, y = np.arange(12, dtype=np.float32).reshape(4, 3), np.array([0, 1, 1, 0])
     np.savez(tmp / "dataset.npz", x=x, y=y)
@@ -113,7 +120,7 @@ def ref_graphs(tmp):
 
 #: tag -> (folder -> (classify, expected fields)); file sources write the files their EXAMPLE names
 REFERENCE = {
-    "sklearn": ref_sklearn, "csv": ref_csv, "parquet": ref_parquet, "arrays": ref_arrays,
+    "sklearn": ref_sklearn, "csv": ref_csv, "parquet": ref_parquet, "json_table": ref_json_table, "arrays": ref_arrays,
     "image_folder": ref_image_folder, "text": ref_text, "jsonl": ref_jsonl, "generated": ref_generated,
     "stdlib_text": ref_stdlib_text, "sequence_task": ref_sequence_task, "shapes": ref_shapes, "graphs": ref_graphs,
 }
@@ -190,6 +197,25 @@ def test_missing_file_is_a_located_error(tag, tmp_path):
     with pytest.raises(DataError) as err:
         source.read(tmp_path, True, PATH)
     assert err.value.path == PATH + ("path",)
+
+
+def test_json_table_columns_by_name_and_bad_records(tmp_path):
+    from netspec.data.faults import Faults
+
+    records = [{"y": "b", "x": 1, "z": 2.5}, {"x": 3, "z": -1, "y": "a"}, {"x": 5, "y": "b"}, [1, 2]]
+    (tmp_path / "t.json").write_text(json.dumps(records), encoding="utf-8")
+    source = ADAPTER.validate_python({"type": "json_table", "path": "t.json", "features": ["z", "x"], "target": "y"})
+    with pytest.raises(DataError, match=r"t.json, record 3: keys \['x', 'y'\] differ"):
+        source.read(tmp_path, True, PATH)
+    skip = Faults()
+    skip.skip, skip.max_fraction = True, 0.6
+    table = source.read(tmp_path, True, PATH, skip)
+    assert table.fields["features"].tolist() == [[2.5, 1.0], [-1.0, 3.0]] and table.feature_names == ["z", "x"]
+    assert table.fields["target"].tolist() == [1, 0] and table.classes == ["a", "b"]
+    assert table.origin.describe(1).endswith("t.json, record 2")
+    (tmp_path / "t.json").write_text('{"x": 1}', encoding="utf-8")
+    with pytest.raises(DataError, match="holds a JSON dict, not a list of records"):
+        source.read(tmp_path, True, PATH)
 
 
 def test_unknown_tag_raises():

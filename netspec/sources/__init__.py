@@ -12,6 +12,7 @@ from .base import SOURCES, FieldName, Pair, Source
 from . import sklearn  # noqa: E402,F401
 from . import csv  # noqa: E402,F401
 from . import parquet  # noqa: E402,F401
+from . import json_table  # noqa: E402,F401
 from . import arrays  # noqa: E402,F401
 from . import image_folder  # noqa: E402,F401
 from . import text  # noqa: E402,F401
