@@ -27,7 +27,7 @@ class Arrays(Source):
         return self
 
     def read(self, base, classify, path, faults=None, expect=None):
-        from ..data import readers
+        from ..data.readers import arrays, reading
 
-        with readers.reading(self, base, path):
-            return readers.arrays(self, base, path, faults)
+        with reading(self, base, path):
+            return arrays(self, base, path, faults)

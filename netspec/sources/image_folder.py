@@ -22,7 +22,7 @@ class ImageFolder(Source):
     channels: Literal[1, 3] = Field(3, description="1 = grayscale, 3 = RGB.")
 
     def read(self, base, classify, path, faults=None, expect=None):
-        from ..data import readers
+        from ..data.readers import image_folder, locate, reading
 
-        with readers.reading(self, base, path):
-            return readers.image_folder(self, readers.locate(base, self.path, path, folder=True), path, faults, expect)
+        with reading(self, base, path):
+            return image_folder(self, locate(base, self.path, path, folder=True), path, faults, expect)

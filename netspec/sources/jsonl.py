@@ -23,7 +23,7 @@ class Jsonl(Source):
     classes: Optional[list[str]] = Field(None, description="Names of the class indices, in index order (reports, predictions).")
 
     def read(self, base, classify, path, faults=None, expect=None):
-        from ..data import readers
+        from ..data.readers import jsonl, locate, reading
 
-        with readers.reading(self, base, path):
-            return readers.jsonl(self, readers.locate(base, self.path, path), path, faults)
+        with reading(self, base, path):
+            return jsonl(self, locate(base, self.path, path), path, faults)

@@ -11,7 +11,7 @@ from .base import Source
 
 
 class Tabular(Source):
-    """A table: feature and target columns taken by name (read by ``netspec.data.readers.tabular``)."""
+    """A table: feature and target columns taken by name (read by ``netspec.data.tabular``)."""
 
     path: str = Field(description="The file, relative to the spec file.")
     features: Optional[list[str]] = Field(None, description="Feature columns (default: every column but the targets).")
@@ -20,10 +20,10 @@ class Tabular(Source):
     classes: Optional[list[Union[str, int]]] = Field(None, description="Class labels in index order (default: sorted unique values of an integer or string target).")
 
     def read(self, base, classify, path, faults=None, expect=None):
-        from ..data import readers
+        from ..data.readers import locate, reading, tabular
 
-        with readers.reading(self, base, path):
-            return readers.tabular(self, readers.locate(base, self.path, path), classify, path, faults, expect)
+        with reading(self, base, path):
+            return tabular(self, locate(base, self.path, path), classify, path, faults, expect)
 
     @abstractmethod
     def rows(self, file, path, faults):

@@ -24,7 +24,7 @@ class Text(Source):
     lowercase: bool = Field(False, description="Lowercase the text before tokenizing.")
 
     def read(self, base, classify, path, faults=None, expect=None):
-        from ..data import readers
+        from ..data.readers import locate, reading, text
 
-        with readers.reading(self, base, path):
-            return readers.text(self, readers.locate(base, self.path, path))
+        with reading(self, base, path):
+            return text(self, locate(base, self.path, path))
