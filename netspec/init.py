@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .initializers import INITIALIZERS
+from .initializers import INITIALIZERS, Initializer
 from .initializers.zeros import Zeros  # noqa: F401  (the compiler's default for a bias)
 
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
 
-def apply(init: object, tensor: "torch.Tensor") -> None:
+def apply(init: Initializer, tensor: "torch.Tensor") -> None:
     """Fill ``tensor`` in place (no grad) with the given initializer; an unregistered one raises."""
-    INITIALIZERS.of(init).apply(init, tensor)  # type: ignore[attr-defined]
+    INITIALIZERS.of(init).apply(init, tensor)

@@ -5,17 +5,19 @@ Adding an augmentation is one class in one module here plus its import line belo
 tests/test_component_augmentations.py derive from ``AUGMENTATIONS``. An unknown tag raises.
 """
 
+# ruff: noqa: I001  (the module list below is the registration order, kept as written)
+
 from .base import AUGMENTATIONS, Augmentation
 
 # registration order = the schema union's order
-from . import hflip  # noqa: E402,F401
-from . import vflip  # noqa: E402,F401
-from . import rotation  # noqa: E402,F401
-from . import crop  # noqa: E402,F401
-from . import affine  # noqa: E402,F401
-from . import color_jitter  # noqa: E402,F401
-from . import noise  # noqa: E402,F401
-from . import random_erasing  # noqa: E402,F401
-from . import gaussian_blur  # noqa: E402,F401
+from . import hflip  # noqa: F401
+from . import vflip  # noqa: F401
+from . import rotation  # noqa: F401
+from . import crop  # noqa: F401
+from . import affine  # noqa: F401
+from . import color_jitter  # noqa: F401
+from . import noise  # noqa: F401
+from . import random_erasing  # noqa: F401
+from . import gaussian_blur  # noqa: F401
 
 __all__ = ["AUGMENTATIONS", "Augmentation"]

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from typing import TYPE_CHECKING, Annotated, Callable, ClassVar, TypeVar
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, ClassVar, TypeVar
 
 from pydantic import Field
 
@@ -28,7 +29,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
     Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
-AUGMENTATIONS: Registry = Registry("augmentation")
 
 T = TypeVar("T")
 Pair = Annotated[list[T], Field(min_length=2, max_length=2)]  # YAML has no tuples: a list of two
@@ -42,18 +42,21 @@ class Augmentation(StrictModel):
     geometric: ClassVar[bool]
 
     @abstractmethod
-    def transform(self) -> "Transform":
+    def transform(self) -> Transform:
         """The function ``(batch (N, C, H, W), generator) -> batch`` (torch imported inside)."""
 
 
-def uniform(n: int, lo: float, hi: float, like: "torch.Tensor", gen: "torch.Generator") -> "torch.Tensor":
+AUGMENTATIONS: Registry[type[Augmentation]] = Registry("augmentation")
+
+
+def uniform(n: int, lo: float, hi: float, like: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """``n`` draws from U(lo, hi) on ``like``'s device."""
     import torch
 
     return torch.rand(n, generator=gen, device=like.device) * (hi - lo) + lo
 
 
-def flip(p: float, dim: int) -> "Transform":
+def flip(p: float, dim: int) -> Transform:
     """Mirror along ``dim`` each sample with probability ``p``."""
     import torch
 

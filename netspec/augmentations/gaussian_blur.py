@@ -22,7 +22,7 @@ class GaussianBlur(Augmentation):
     p: float = Field(0.5, ge=0, le=1, description="Probability of blurring a sample (1: every sample).")
 
     @model_validator(mode="after")
-    def _odd(self) -> "GaussianBlur":
+    def _odd(self) -> GaussianBlur:
         if self.kernel_size % 2 == 0:
             raise ValueError(f"kernel_size must be odd (the kernel is centred on a pixel), got {self.kernel_size}")
         return self

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from typing import TYPE_CHECKING, ClassVar, Literal, Union
-
-from pydantic import Field
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from ..registry import Registry
 from ..strict import PositiveFloat, StrictModel
@@ -21,10 +19,9 @@ from ..strict import PositiveFloat, StrictModel
 if TYPE_CHECKING:  # pragma: no cover
     import torch
 
-INITIALIZERS: Registry = Registry("initializer")
 
 Nonlinearity = Literal["linear", "conv1d", "conv2d", "conv3d", "sigmoid", "tanh", "relu", "leaky_relu", "selu"]
-Gain = Union[PositiveFloat, Nonlinearity]
+Gain = PositiveFloat | Nonlinearity
 GAIN_DESCRIPTION = "A number, or a nonlinearity whose recommended gain to use."
 SLOPE_DESCRIPTION = "Negative slope of the rectifier (leaky_relu)."
 MODE_DESCRIPTION = "fan_in keeps the forward pass's variance, fan_out the backward pass's."
@@ -37,10 +34,10 @@ class Initializer(StrictModel):
     EXAMPLE: ClassVar[str]
 
     @abstractmethod
-    def fill_(self, tensor: "torch.Tensor") -> None:
+    def fill_(self, tensor: torch.Tensor) -> None:
         """Fill ``tensor`` in place (called under ``torch.no_grad()``)."""
 
-    def apply(self, tensor: "torch.Tensor") -> None:
+    def apply(self, tensor: torch.Tensor) -> None:
         """Fill ``tensor`` in place, without autograd."""
         import torch
 
@@ -49,13 +46,16 @@ class Initializer(StrictModel):
             self.fill_(tensor)
 
 
-def gain(value: float | str) -> float:
+INITIALIZERS: Registry[type[Initializer]] = Registry("initializer")
+
+
+def gain(value: float | Nonlinearity) -> float:
     """A gain given as a number or as the name of a nonlinearity (torch's recommended gain)."""
     import torch.nn.init as I
 
     return I.calculate_gain(value) if isinstance(value, str) else float(value)
 
 
-def fan_in(t: "torch.Tensor") -> int:
+def fan_in(t: torch.Tensor) -> int:
     """Inputs per output unit: dim 1 times the receptive field (dim 0 for a vector)."""
     return t.shape[1] * (math.prod(t.shape[2:]) if t.dim() > 2 else 1) if t.dim() > 1 else t.shape[0]

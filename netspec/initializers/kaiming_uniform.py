@@ -4,7 +4,14 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from .base import INITIALIZERS, MODE_DESCRIPTION, NONLINEARITY_DESCRIPTION, SLOPE_DESCRIPTION, Initializer, Nonlinearity
+from .base import (
+    INITIALIZERS,
+    MODE_DESCRIPTION,
+    NONLINEARITY_DESCRIPTION,
+    SLOPE_DESCRIPTION,
+    Initializer,
+    Nonlinearity,
+)
 
 
 @INITIALIZERS.register

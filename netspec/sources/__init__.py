@@ -6,21 +6,23 @@ schema (``netspec.spec.data``), ``netspec schema``, the guide page docs/guide/da
 ``read`` calls the reader code in ``netspec.data`` (imported inside the method).
 """
 
+# ruff: noqa: I001  (the module list below is the registration order, kept as written)
+
 from .base import SOURCES, FieldName, Pair, Source
 
 # registration order = the schema union's and the guide page's order
-from . import sklearn  # noqa: E402,F401
-from . import csv  # noqa: E402,F401
-from . import parquet  # noqa: E402,F401
-from . import json_table  # noqa: E402,F401
-from . import arrays  # noqa: E402,F401
-from . import image_folder  # noqa: E402,F401
-from . import text  # noqa: E402,F401
-from . import jsonl  # noqa: E402,F401
-from . import generated  # noqa: E402,F401
-from . import stdlib_text  # noqa: E402,F401
-from . import sequence_task  # noqa: E402,F401
-from . import shapes  # noqa: E402,F401
-from . import graphs  # noqa: E402,F401
+from . import sklearn  # noqa: F401
+from . import csv  # noqa: F401
+from . import parquet  # noqa: F401
+from . import json_table  # noqa: F401
+from . import arrays  # noqa: F401
+from . import image_folder  # noqa: F401
+from . import text  # noqa: F401
+from . import jsonl  # noqa: F401
+from . import generated  # noqa: F401
+from . import stdlib_text  # noqa: F401
+from . import sequence_task  # noqa: F401
+from . import shapes  # noqa: F401
+from . import graphs  # noqa: F401
 
 __all__ = ["SOURCES", "FieldName", "Pair", "Source"]

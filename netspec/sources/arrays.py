@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -16,12 +16,12 @@ class Arrays(Source):
                              "`rename`")
     EXAMPLE: ClassVar[str] = "{type: arrays, path: dataset.npz, rename: {x: features, y: target}}"
     type: Literal["arrays"]
-    path: Optional[str] = Field(None, description="An .npz file; every array in it becomes a field.")
+    path: str | None = Field(None, description="An .npz file; every array in it becomes a field.")
     files: dict[FieldName, str] = Field(default={}, description="field -> .npy file.")
     rename: dict[str, FieldName] = Field(default={}, description="Array key -> field name (e.g. {x: features, y: target}).")
 
     @model_validator(mode="after")
-    def _one_of(self) -> "Arrays":
+    def _one_of(self) -> Arrays:
         if (self.path is None) == (not self.files):
             raise ValueError("give either `path` (an .npz file) or `files` (field: .npy file)")
         return self

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Optional, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
 
 from pydantic import Field
 
@@ -24,7 +24,6 @@ from ..strict import StrictModel
 if TYPE_CHECKING:  # pragma: no cover
     from ..data.table import Table
 
-SOURCES: Registry = Registry("source")
 
 FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")]
 T = TypeVar("T")
@@ -39,10 +38,13 @@ class Source(StrictModel):
     EXAMPLE: ClassVar[str]
 
     @abstractmethod
-    def read(self, base: Path, classify: bool, path: SpecPath, faults: Optional[Any] = None,
-             expect: Optional[dict] = None) -> "Table":
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict | None = None) -> Table:
         """Read the samples. ``base``: the folder relative paths start from (the spec file's);
         ``classify``: targets are class labels (else numbers); ``path``: the spec path problems are
         located at; ``faults``: a ``netspec.data.faults.Faults`` applying ``data.bad_samples`` (file
         sources); ``expect``: the columns and classes of the model the data is for (see
         ``netspec.data.readers.tabular``). Problems raise located ``DataError``s."""
+
+
+SOURCES: Registry[type[Source]] = Registry("source")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -24,7 +24,7 @@ class Generated(Source):
     num_features: PositiveInt = Field(8, description="blobs, linear: features per sample (moons always has 2).")
     num_classes: PositiveInt = Field(3, description="blobs, images, sequence: number of classes (moons always has "
                                                     "2).")
-    shape: Optional[list[PositiveInt]] = Field(None, description="images: (C, H, W); sequence: (L,).")
+    shape: list[PositiveInt] | None = Field(None, description="images: (C, H, W); sequence: (L,).")
     vocab_size: PositiveInt = Field(16, description="sequence: token ids are 0 … vocab_size - 1.")
     noise: float = Field(0.1, ge=0, description="Standard deviation of the Gaussian noise (blobs: added to a cluster "
                                                 "spread of 1).")

@@ -30,7 +30,7 @@ class Graphs(Source):
     seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
 
     @model_validator(mode="after")
-    def _sizes(self) -> "Graphs":
+    def _sizes(self) -> Graphs:
         if self.num_features < self.num_classes:
             raise ValueError(f"num_features ({self.num_features}) must be at least num_classes ({self.num_classes}): "
                              "one indicator feature per community")

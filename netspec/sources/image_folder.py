@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -18,7 +18,7 @@ class ImageFolder(Source):
     EXAMPLE: ClassVar[str] = "{type: image_folder, path: images/train, size: [64, 64], channels: 3}"
     type: Literal["image_folder"]
     path: str = Field(description="The folder holding one sub-folder per class.")
-    size: Optional[Pair[PositiveInt]] = Field(None, description="Resize every image to (H, W).")
+    size: Pair[PositiveInt] | None = Field(None, description="Resize every image to (H, W).")
     channels: Literal[1, 3] = Field(3, description="1 = grayscale, 3 = RGB.")
 
     def read(self, base, classify, path, faults=None, expect=None):

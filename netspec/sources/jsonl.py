@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -18,9 +18,9 @@ class Jsonl(Source):
     type: Literal["jsonl"]
     path: str = Field(description="The .jsonl file, relative to the spec file.")
     tokens: str = Field("tokens", description="The key holding the token ids.")
-    target: Optional[str] = Field(None, description="The key holding a label (class index or number), or a list of class "
+    target: str | None = Field(None, description="The key holding a label (class index or number), or a list of class "
                                                     "indices, one per token (tagging; padded with the loss's ignore_index).")
-    classes: Optional[list[str]] = Field(None, description="Names of the class indices, in index order (reports, predictions).")
+    classes: list[str] | None = Field(None, description="Names of the class indices, in index order (reports, predictions).")
 
     def read(self, base, classify, path, faults=None, expect=None):
         from ..data.readers import jsonl, locate, reading

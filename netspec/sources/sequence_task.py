@@ -24,7 +24,7 @@ class SequenceTask(Source):
     seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
 
     @model_validator(mode="after")
-    def _lengths(self) -> "SequenceTask":
+    def _lengths(self) -> SequenceTask:
         if self.min_len > self.max_len:
             raise ValueError(f"min_len {self.min_len} is larger than max_len {self.max_len}")
         return self

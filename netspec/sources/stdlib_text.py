@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -24,19 +24,19 @@ class StdlibText(Source):
     modules: list[str] = Field(default=list(STDLIB_MODULES), min_length=1,
                                description="Standard-library modules or packages (json, email, ...), in this order.")
     content: Literal["docstrings", "source"] = Field("docstrings", description="Documentation strings (prose) or the whole source files.")
-    max_chars: Optional[PositiveInt] = Field(300_000, description="Keep the first this many characters of the corpus.")
+    max_chars: PositiveInt | None = Field(300_000, description="Keep the first this many characters of the corpus.")
     tokenize: Literal["char", "whitespace"] = Field(
         "char", description="char: a token per character; whitespace: a token per whitespace-separated word.")
     vocab: Literal["ascii", "corpus"] = Field(
         "ascii", description="ascii: a fixed vocabulary (<pad>, <unk>, newline, the 95 printable ASCII characters) that is the "
                              "same on every Python version (char only); corpus: the tokens that occur.")
-    max_vocab: Optional[PositiveInt] = Field(None, description="corpus: keep the most frequent tokens only (the rest is <unk>).")
+    max_vocab: PositiveInt | None = Field(None, description="corpus: keep the most frequent tokens only (the rest is <unk>).")
     seq_len: PositiveInt = Field(64, description="Tokens per training window (`tokens`; `next` is shifted by one).")
-    stride: Optional[PositiveInt] = Field(None, description="Step between windows (default: seq_len, so windows do not overlap).")
+    stride: PositiveInt | None = Field(None, description="Step between windows (default: seq_len, so windows do not overlap).")
     lowercase: bool = Field(False, description="Lowercase the text before tokenizing.")
 
     @model_validator(mode="after")
-    def _vocab(self) -> "StdlibText":
+    def _vocab(self) -> StdlibText:
         if self.vocab == "ascii" and self.tokenize != "char":
             raise ValueError("vocab ascii is a character vocabulary: use tokenize: char, or vocab: corpus for words")
         if self.max_vocab is not None and self.vocab != "corpus":

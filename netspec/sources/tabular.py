@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Optional, Union
 
 from pydantic import Field
 
@@ -14,10 +13,10 @@ class Tabular(Source):
     """A table: feature and target columns taken by name (read by ``netspec.data.tabular``)."""
 
     path: str = Field(description="The file, relative to the spec file.")
-    features: Optional[list[str]] = Field(None, description="Feature columns (default: every column but the targets).")
-    target: Union[str, list[str], None] = Field(None, description="Target column(s); null for unlabelled data.")
+    features: list[str] | None = Field(None, description="Feature columns (default: every column but the targets).")
+    target: str | list[str] | None = Field(None, description="Target column(s); null for unlabelled data.")
     categorical: list[str] = Field(default=[], description="Columns one-hot encoded (categories from the train split).")
-    classes: Optional[list[Union[str, int]]] = Field(None, description="Class labels in index order (default: sorted unique values of an integer or string target).")
+    classes: list[str | int] | None = Field(None, description="Class labels in index order (default: sorted unique values of an integer or string target).")
 
     def read(self, base, classify, path, faults=None, expect=None):
         from ..data.readers import locate, reading, tabular

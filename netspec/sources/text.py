@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -20,7 +20,7 @@ class Text(Source):
     tokenize: Literal["char", "whitespace"] = Field(
         "char", description="char: a token per character; whitespace: a token per whitespace-separated word.")
     seq_len: PositiveInt = Field(64, description="Tokens per training window (`tokens`; `next` is shifted by one).")
-    stride: Optional[PositiveInt] = Field(None, description="Step between windows (default: seq_len).")
+    stride: PositiveInt | None = Field(None, description="Step between windows (default: seq_len).")
     lowercase: bool = Field(False, description="Lowercase the text before tokenizing.")
 
     def read(self, base, classify, path, faults=None, expect=None):
