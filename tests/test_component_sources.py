@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -223,3 +224,10 @@ def test_unknown_tag_raises():
         SOURCES.get("cvs")
     with pytest.raises(ValidationError):
         ADAPTER.validate_python({"type": "no_such_source"})
+    from netspec.data.sources import load_source
+
+    class Stray:
+        type = "cvs"
+
+    with pytest.raises(UnknownComponent, match="unknown source 'cvs'"):
+        load_source(Stray(), Path("."), True)

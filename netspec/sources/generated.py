@@ -31,6 +31,6 @@ class Generated(Source):
     seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
 
     def read(self, base, classify, path, faults=None, expect=None):
-        from ..data.sources import generated_table
+        from ..data.bundled import generated_table
 
         return generated_table(self)

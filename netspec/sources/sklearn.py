@@ -20,6 +20,6 @@ class Sklearn(Source):
     images: bool = Field(False, description="digits only: give `image` (1, 8, 8) instead of `features` (64,).")
 
     def read(self, base, classify, path, faults=None, expect=None):
-        from ..data.sources import sklearn_table
+        from ..data.bundled import sklearn_table
 
         return sklearn_table(self)
