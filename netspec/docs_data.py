@@ -1,5 +1,5 @@
-"""The generated guide page of data sources (docs/guide/data-sources.md): every member of the
-``data.source`` union with its keys (type, default, description from the schema), the fields it
+"""The generated guide page of data sources (docs/guide/data-sources.md): every source of the
+``SOURCES`` registry (``netspec.sources``) with its keys (type, default, description from the schema), the fields it
 yields and an example ``data:`` section, from the source classes themselves (their docstrings,
 ``FIELDS`` and ``EXAMPLE``). ``python -m netspec.docs_gen`` writes it with the reference pages
 and ``--check`` fails when it is stale (tests/test_docs_data.py).
@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .docs_markdown import GENERATED, cell, doc_text, fields_table, tag, union_members
+from .docs_markdown import GENERATED, cell, doc_text, fields_table, tag
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "data-sources.md"
 
 
 def sources() -> list[type]:
-    """The source classes, in the union's order."""
-    from .spec.data import Source
+    """The source classes, in registration order (the ``SOURCES`` registry)."""
+    from .sources import SOURCES
 
-    return union_members(Source)
+    return list(SOURCES)
 
 
 def example_section(cls: type) -> str:

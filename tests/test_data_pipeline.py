@@ -109,7 +109,7 @@ def test_image_folder_and_missing_folder(tmp_path):
     from PIL import Image
 
     from netspec.data.readers import image_folder
-    from netspec.spec.data import ImageFolder
+    from netspec.sources.image_folder import ImageFolder
 
     for k, name in enumerate(["cat", "dog"]):
         (tmp_path / name).mkdir()
@@ -119,7 +119,7 @@ def test_image_folder_and_missing_folder(tmp_path):
     t = image_folder(spec, tmp_path, ("data", "source"))
     assert t.fields["image"].shape == (6, 1, 4, 4) and t.classes == ["cat", "dog"]
     assert t.fields["target"].tolist() == [0, 0, 0, 1, 1, 1]
-    from netspec.data.readers import read
+    from netspec.data.sources import load_source as read
 
     with pytest.raises(DataError) as err:
         read(spec.model_copy(update={"path": "nope"}), tmp_path, True, ("data", "source"))

@@ -51,7 +51,7 @@ def test_mlflow_and_tensorboard_trackers_without_their_packages(monkeypatch, tmp
 
 def test_parquet_without_pyarrow(monkeypatch, tmp_path):
     from netspec.data.readers import read_rows
-    from netspec.spec.data import Parquet
+    from netspec.sources.parquet import Parquet
 
     monkeypatch.setitem(sys.modules, "pyarrow", None)
     monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)

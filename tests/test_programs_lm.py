@@ -15,7 +15,7 @@ from conftest import EXAMPLES, run_cli
 from netspec.check import check
 from netspec.data.corpus import ASCII_VOCAB, stdlib_table, stdlib_text
 from netspec.errors import DataError, NetspecError, SpecErrors
-from netspec.spec.task_sources import StdlibText
+from netspec.sources.stdlib_text import StdlibText
 from netspec.train.api import train_spec
 from netspec.train.programs.language_model import unigram_perplexity
 from netspec.train.session import build_session

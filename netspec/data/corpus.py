@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import DataError, SpecPath
-from ..spec.task_sources import StdlibText
 from .readers import token_windows, tokenize
 from .table import Table
 
@@ -64,7 +63,7 @@ def docstrings(source: str) -> list[str]:
     return out
 
 
-def stdlib_text(source: StdlibText, root: Path | None = None) -> str:
+def stdlib_text(source, root: Path | None = None) -> str:
     """The corpus text (up to ``max_chars``)."""
     root = root or stdlib_root()
     parts: list[str] = []
@@ -83,7 +82,7 @@ def stdlib_text(source: StdlibText, root: Path | None = None) -> str:
     return text[: source.max_chars] if source.max_chars is not None else text
 
 
-def build_vocab(tokens: list[str], source: StdlibText) -> list[str]:
+def build_vocab(tokens: list[str], source) -> list[str]:
     if source.vocab == "ascii":
         return list(ASCII_VOCAB)
     counts = Counter(tokens)
@@ -91,7 +90,7 @@ def build_vocab(tokens: list[str], source: StdlibText) -> list[str]:
     return SPECIALS + ranked[: source.max_vocab]
 
 
-def stdlib_table(source: StdlibText, root: Path | None = None) -> Table:
+def stdlib_table(source, root: Path | None = None) -> Table:
     tokens = tokenize(stdlib_text(source, root), source.tokenize, source.lowercase)
     vocab = build_vocab(tokens, source)
     index = {t: i for i, t in enumerate(vocab)}

@@ -11,37 +11,27 @@ from __future__ import annotations
 import csv
 import json
 import zipfile
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any, Iterator
 
 import numpy as np
 
 from ..diagnostics import did_you_mean
 from ..distribution import install_hint
 from ..errors import DataError, SpecPath
-from ..spec import data as ds
 from .faults import Faults, FileFaults, Origin, finite_rows
 from .table import Table
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
-def read(source, base: Path, classify: bool, path: SpecPath, faults: Faults | None = None,
-         expect: dict | None = None) -> Table:
-    """``expect`` holds what the data must match when it is read for an existing model (evaluate,
-    resume) or beside the train split (a files split): ``features``, the training's numeric
-    feature columns in order, and ``classes``, its class labels in index order. Columns are then
-    taken by those names and labels mapped to those indices, whatever the file's own order."""
-    faults = faults or Faults()
+@contextmanager
+def reading(source, base: Path, path: SpecPath) -> Iterator[None]:
+    """Around a file source's reader: undecodable text and OS errors become DataErrors at ``path.path``
+    (each source's ``read`` in ``netspec.sources`` opens this, then calls its reader below)."""
     try:
-        if isinstance(source, (ds.Csv, ds.Parquet)):
-            return tabular(source, _file(base, source.path, path), classify, path, faults, expect)
-        if isinstance(source, ds.Arrays):
-            return arrays(source, base, path, faults)
-        if isinstance(source, ds.ImageFolder):
-            return image_folder(source, _file(base, source.path, path, folder=True), path, faults, expect)
-        if isinstance(source, ds.Text):
-            return text(source, _file(base, source.path, path))
-        return jsonl(source, _file(base, source.path, path), path, faults)
+        yield
     except UnicodeDecodeError:
         file = Path(source.path) if Path(source.path).is_absolute() else base / source.path
         raise DataError(f"{file}, line {_first_bad_utf8_line(file)}: not UTF-8 text", path=path + ("path",),
@@ -61,7 +51,8 @@ def _first_bad_utf8_line(file: Path) -> int:
     return 1
 
 
-def _file(base: Path, name: str, path: SpecPath, key: str = "path", folder: bool = False) -> Path:
+def locate(base: Path, name: str, path: SpecPath, key: str = "path", folder: bool = False) -> Path:
+    """The file (or folder) ``name`` relative to ``base``; a DataError at ``path.key`` when it is missing."""
     full = Path(name) if Path(name).is_absolute() else base / name
     if not (full.is_dir() if folder else full.is_file()):
         raise DataError(f"{'folder' if folder else 'file'} not found: {full}", path=path + (key,),
@@ -77,20 +68,28 @@ def read_columns(source, file: Path, path: SpecPath) -> dict[str, np.ndarray]:
 
 
 def read_rows(source, file: Path, path: SpecPath, faults: Faults | None = None) -> tuple[dict[str, np.ndarray], Origin]:
-    """Column name -> array of strings (CSV) or values (Parquet), and where each row came from."""
-    bad = (faults or Faults()).of(file, path + ("path",))
-    if isinstance(source, ds.Parquet):
-        try:
-            import pyarrow.parquet as pq
-        except ImportError:
-            raise DataError("reading Parquet needs pyarrow", path=path + ("type",),
-                            hint=install_hint("parquet")) from None
-        try:
-            table = pq.read_table(file)
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds
-            raise DataError(f"cannot read {file}: {exc}", path=path + ("path",)) from None
-        cols = {k: np.asarray(v, dtype=object) for k, v in table.to_pydict().items()}
-        return cols, Origin(str(file), "row", np.arange(1, table.num_rows + 1), total=table.num_rows)
+    """Column name -> array of strings (CSV) or values (Parquet), and where each row came from (the
+    source's own ``rows``: ``csv_rows`` or ``parquet_rows``)."""
+    return source.rows(file, path, faults or Faults())
+
+
+def parquet_rows(file: Path, path: SpecPath) -> tuple[dict[str, np.ndarray], Origin]:
+    try:
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise DataError("reading Parquet needs pyarrow", path=path + ("type",),
+                        hint=install_hint("parquet")) from None
+    try:
+        table = pq.read_table(file)
+    except Exception as exc:  # noqa: BLE001 - pyarrow raises several kinds
+        raise DataError(f"cannot read {file}: {exc}", path=path + ("path",)) from None
+    cols = {k: np.asarray(v, dtype=object) for k, v in table.to_pydict().items()}
+    return cols, Origin(str(file), "row", np.arange(1, table.num_rows + 1), total=table.num_rows)
+
+
+def csv_rows(source, file: Path, path: SpecPath, faults: Faults) -> tuple[dict[str, np.ndarray], Origin]:
+    """Column name -> array of strings, and the line of each row (ragged rows go to ``faults``)."""
+    bad = faults.of(file, path + ("path",))
     header, body, lines = None, [], []
     with open(file, newline="", encoding="utf-8-sig") as fh:  # utf-8-sig: a BOM (spreadsheet exports) is not part of a name
         reader = csv.reader(fh, delimiter=source.delimiter)
@@ -234,12 +233,12 @@ def _is_int(v: str) -> bool:
 
 # ---- arrays, images, text, jsonl ---------------------------------------------------------------
 
-def arrays(source: ds.Arrays, base: Path, path: SpecPath, faults: Faults | None = None) -> Table:
+def arrays(source: Any, base: Path, path: SpecPath, faults: Faults | None = None) -> Table:
     faults = faults or Faults()
     fields: dict[str, np.ndarray] = {}
     files: dict[str, Path] = {}
     if source.path is not None:
-        file = _file(base, source.path, path)
+        file = locate(base, source.path, path)
         try:
             with np.load(file, allow_pickle=False) as npz:
                 fields = {k: npz[k] for k in npz.files}
@@ -247,7 +246,7 @@ def arrays(source: ds.Arrays, base: Path, path: SpecPath, faults: Faults | None 
             raise DataError(f"cannot read {file}: {exc}", path=path + ("path",)) from None
         files = dict.fromkeys(fields, file)
     for name, fname in source.files.items():
-        file = _file(base, fname, path + ("files",), name)
+        file = locate(base, fname, path + ("files",), name)
         try:
             fields[name], files[name] = np.load(file, allow_pickle=False), file
         except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
@@ -280,7 +279,7 @@ def arrays(source: ds.Arrays, base: Path, path: SpecPath, faults: Faults | None 
     return Table(out, origin=origin)
 
 
-def image_folder(source: ds.ImageFolder, folder: Path, path: SpecPath, faults: Faults | None = None,
+def image_folder(source: Any, folder: Path, path: SpecPath, faults: Faults | None = None,
                  expect: dict | None = None) -> Table:
     from PIL import Image
 
@@ -329,7 +328,7 @@ def tokenize(text_: str, how: str, lowercase: bool) -> list[str]:
     return list(text_) if how == "char" else text_.split()
 
 
-def text(source: ds.Text, file: Path) -> Table:
+def text(source: Any, file: Path) -> Table:
     tokens = tokenize(file.read_text(encoding="utf-8"), source.tokenize, source.lowercase)
     vocab = ["<pad>", "<unk>"] + sorted(set(tokens))
     index = {t: i for i, t in enumerate(vocab)}
@@ -347,7 +346,7 @@ def token_windows(ids: np.ndarray, seq_len: int, stride: int | None, name: str) 
     return {"tokens": windows[:, :-1], "next": windows[:, 1:]}
 
 
-def jsonl(source: ds.Jsonl, file: Path, path: SpecPath, faults: Faults | None = None) -> Table:
+def jsonl(source: Any, file: Path, path: SpecPath, faults: Faults | None = None) -> Table:
     """Token ids per line, and a label per line or (a list) per token; the first labelled line decides which."""
     bad = (faults or Faults()).of(file, path + ("path",))
     seqs, labels, lines, seen = [], [], [], 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import DataError
-from ..spec.task_sources import Graphs, SequenceTask, Shapes
 from .table import Table
 
 SEQ_SPECIALS = ["<pad>", "<sos>", "<eos>"]
@@ -32,7 +31,7 @@ def _target(task: str, digits: list[int]) -> list[int]:
     return digits[::-1] if task == "reverse" else sorted(digits) if task == "sort" else list(digits)
 
 
-def sequence_table(src: SequenceTask) -> Table:
+def sequence_table(src) -> Table:
     possible = sum(10 ** n for n in range(src.min_len, src.max_len + 1))
     if src.num_samples > possible:
         raise DataError(f"only {possible} distinct digit strings have lengths {src.min_len}…{src.max_len}",
@@ -73,7 +72,7 @@ def _shape_mask(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
     return (t >= 0) & (t <= 1) & (np.abs(xx - cx) <= t * w / 2)
 
 
-def shapes_table(src: Shapes) -> Table:
+def shapes_table(src) -> Table:
     rng = np.random.default_rng(src.seed)
     n, size = src.num_samples, src.size
     images = np.zeros((n, 1, size, size), np.float32)
@@ -90,7 +89,7 @@ def shapes_table(src: Shapes) -> Table:
     return Table({"image": np.clip(images, 0, 1), "mask": masks}, classes=classes)
 
 
-def graphs_table(src: Graphs) -> Table:
+def graphs_table(src) -> Table:
     rng = np.random.default_rng(src.seed)
     g, n = src.num_samples, src.num_nodes
     features = np.zeros((g, n, src.num_features), np.float32)

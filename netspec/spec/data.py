@@ -1,25 +1,9 @@
 """The ``data:`` section: where samples come from, how they are split, preprocessed, augmented
 and bound to the model's inputs and the losses' targets. Plain pydantic, no torch.
 
-source             fields
-=================  ============================================================================
-sklearn            ``features`` (F,) float32 (``images: true`` on digits: ``image`` (1, 8, 8)),
-                   ``target`` (int64 class index, or float for diabetes)
-csv / parquet      ``features`` (F,) (categorical columns one-hot encoded), ``target``
-arrays (.npz/.npy) one field per array key (``x``/``y`` keys renamed by ``fields:``)
-image_folder       ``image`` (C, H, W) float32 in [0, 1], ``target`` (class index by folder)
-text               ``tokens`` (seq_len,) int64 windows; ``next`` the same shifted by one
-jsonl              ``tokens`` (max_len,) int64 padded, ``lengths``, optional ``target`` (a label, or
-                   (max_len,) labels per token padded with the ignore index)
-generated          ``features``/``image``/``tokens`` and ``target`` (see ``Generated.kind``)
-stdlib_text        like ``text``, from Python's own standard library (see ``netspec.spec.task_sources``)
-sequence_task      ``src``, ``src_lengths``, ``tgt_in``, ``tgt_out`` (generated seq2seq pairs)
-shapes             ``image`` (1, H, W) and ``mask`` (H, W) (generated shapes with masks)
-graphs             ``features`` (nodes, F), ``adjacency`` (nodes, nodes), ``target`` (nodes,) (generated graphs)
-=================  ============================================================================
-=======
 Every source yields named *fields* (arrays with one row per sample): each source class says which
-in ``FIELDS`` and shows a use in ``EXAMPLE`` (a ``data.source`` value); the guide page
+in ``FIELDS`` and shows a use in ``EXAMPLE`` (a ``data.source`` value); the source classes are the
+``netspec.sources`` registry and the augmentations the ``netspec.augmentations`` one. The guide page
 docs/guide/data-sources.md is generated from them and the schema (``python -m netspec.docs_gen``).
 
 ``inputs:`` maps each model input to a field (default: the only model input takes the only
@@ -28,133 +12,18 @@ reconstruction task uses the input itself). The training loop checks each bound 
 per-sample shape against the spec's input shape and reports a located DataError on mismatch.
 """
 
-from typing import Annotated, Any, ClassVar, Literal, Optional, TypeVar, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field, model_validator
 
+from ..augmentations import AUGMENTATIONS
+from ..sources import SOURCES, FieldName, Pair
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .reliability import BadSamples, BadSamplesError
-from .task_sources import Graphs, SequenceTask, Shapes, StdlibText
 
-FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")]
-T = TypeVar("T")
-Pair = Annotated[list[T], Field(min_length=2, max_length=2)]  # YAML has no tuples: a list of two
+# ---- sources: the classes are netspec.sources' (one module per source) -------------------------------
 
-
-# ---- sources ------------------------------------------------------------------------------------
-
-class Sklearn(StrictModel):
-    """A dataset bundled with scikit-learn (no download)."""
-    FIELDS: ClassVar[str] = ("`features` (F,) float32 (digits with `images: true`: `image` (1, 8, 8)); `target`: the "
-                             "class index (int64), or a float for diabetes")
-    EXAMPLE: ClassVar[str] = "{type: sklearn, name: digits, images: true}"
-    type: Literal["sklearn"]
-    name: Literal["digits", "iris", "wine", "breast_cancer", "diabetes"] = Field(description="Which bundled dataset.")
-    images: bool = Field(False, description="digits only: give `image` (1, 8, 8) instead of `features` (64,).")
-
-
-class _Tabular(StrictModel):
-    path: str = Field(description="The file, relative to the spec file.")
-    features: Optional[list[str]] = Field(None, description="Feature columns (default: every column but the targets).")
-    target: Union[str, list[str], None] = Field(None, description="Target column(s); null for unlabelled data.")
-    categorical: list[str] = Field(default=[], description="Columns one-hot encoded (categories from the train split).")
-    classes: Optional[list[Union[str, int]]] = Field(None, description="Class labels in index order (default: sorted unique values of an integer or string target).")
-
-
-class Csv(_Tabular):
-    """A CSV file with a header row."""
-    FIELDS: ClassVar[str] = ("`features` (F,) float32, categorical columns one-hot encoded; `target` (a class index, "
-                             "or the number(s) of a regression)")
-    EXAMPLE: ClassVar[str] = "{type: csv, path: houses.csv, target: price, categorical: [city]}"
-    type: Literal["csv"]
-    delimiter: str = Field(",", description="The column separator (one character, as Python's csv module takes it).")
-
-
-class Parquet(_Tabular):
-    """A Parquet file (needs pyarrow: `pip install pyarrow`, or the `parquet` extra)."""
-    FIELDS: ClassVar[str] = "like csv: `features` (F,) float32, categorical columns one-hot encoded; `target`"
-    EXAMPLE: ClassVar[str] = ("{type: parquet, path: measurements.parquet, features: [width, height, depth], target: "
-                              "label}")
-    type: Literal["parquet"]
-
-
-class Arrays(StrictModel):
-    """NumPy arrays: an .npz file (each key a field) or .npy files (field -> path)."""
-    FIELDS: ClassVar[str] = ("one field per array (its key in the .npz, or the name given in `files`), renamed by "
-                             "`rename`")
-    EXAMPLE: ClassVar[str] = "{type: arrays, path: dataset.npz, rename: {x: features, y: target}}"
-    type: Literal["arrays"]
-    path: Optional[str] = Field(None, description="An .npz file; every array in it becomes a field.")
-    files: dict[FieldName, str] = Field(default={}, description="field -> .npy file.")
-    rename: dict[str, FieldName] = Field(default={}, description="Array key -> field name (e.g. {x: features, y: target}).")
-
-    @model_validator(mode="after")
-    def _one_of(self) -> "Arrays":
-        if (self.path is None) == (not self.files):
-            raise ValueError("give either `path` (an .npz file) or `files` (field: .npy file)")
-        return self
-
-
-class ImageFolder(StrictModel):
-    """Images in one sub-folder per class (PNG/JPEG/BMP/GIF, read with Pillow)."""
-    FIELDS: ClassVar[str] = ("`image` (C, H, W) float32 in [0, 1]; `target`: the class index (sub-folders in sorted "
-                             "order)")
-    EXAMPLE: ClassVar[str] = "{type: image_folder, path: images/train, size: [64, 64], channels: 3}"
-    type: Literal["image_folder"]
-    path: str = Field(description="The folder holding one sub-folder per class.")
-    size: Optional[Pair[PositiveInt]] = Field(None, description="Resize every image to (H, W).")
-    channels: Literal[1, 3] = Field(3, description="1 = grayscale, 3 = RGB.")
-
-
-class Text(StrictModel):
-    """A text file for language modelling: tokenized, cut into windows of seq_len + 1 tokens."""
-    FIELDS: ClassVar[str] = "`tokens` (seq_len,) int64 windows; `next`: the same window shifted by one token"
-    EXAMPLE: ClassVar[str] = "{type: text, path: corpus.txt, tokenize: char, seq_len: 128}"
-    type: Literal["text"]
-    path: str = Field(description="The text file (UTF-8), relative to the spec file.")
-    tokenize: Literal["char", "whitespace"] = Field(
-        "char", description="char: a token per character; whitespace: a token per whitespace-separated word.")
-    seq_len: PositiveInt = Field(64, description="Tokens per training window (`tokens`; `next` is shifted by one).")
-    stride: Optional[PositiveInt] = Field(None, description="Step between windows (default: seq_len).")
-    lowercase: bool = Field(False, description="Lowercase the text before tokenizing.")
-
-
-class Jsonl(StrictModel):
-    """One JSON object per line with a list of token ids (and optionally a label, or a label per token)."""
-    FIELDS: ClassVar[str] = ("`tokens` (max_len,) int64, padded; `lengths`: the true lengths; `target` when "
-                             "`target:` names a key: a label, or (max_len,) labels per token padded with the ignore index")
-    EXAMPLE: ClassVar[str] = "{type: jsonl, path: reviews.jsonl, tokens: ids, target: label}"
-    type: Literal["jsonl"]
-    path: str = Field(description="The .jsonl file, relative to the spec file.")
-    tokens: str = Field("tokens", description="The key holding the token ids.")
-    target: Optional[str] = Field(None, description="The key holding a label (class index or number), or a list of class "
-                                                    "indices, one per token (tagging; padded with the loss's ignore_index).")
-    classes: Optional[list[str]] = Field(None, description="Names of the class indices, in index order (reports, predictions).")
-
-
-class Generated(StrictModel):
-    """Procedurally generated data (seeded), for tests and examples."""
-    FIELDS: ClassVar[str] = ('`features` (blobs, moons, linear), `image` (images) or `tokens` and `next` '
-                            '(sequence); `target`: a class index (a float for linear)')
-    EXAMPLE: ClassVar[str] = "{type: generated, kind: moons, num_samples: 1000, noise: 0.2, seed: 0}"
-    type: Literal["generated"]
-    kind: Literal["blobs", "moons", "linear", "images", "sequence"] = Field(
-        description="blobs: Gaussian clusters (classes); moons: two interleaved half circles; linear: y = Xw + noise; "
-                    "images: (C, H, W) class-dependent patterns; sequence: token sequences with a learnable rule.")
-    num_samples: PositiveInt = Field(512, description="Number of samples.")
-    num_features: PositiveInt = Field(8, description="blobs, linear: features per sample (moons always has 2).")
-    num_classes: PositiveInt = Field(3, description="blobs, images, sequence: number of classes (moons always has "
-                                                    "2).")
-    shape: Optional[list[PositiveInt]] = Field(None, description="images: (C, H, W); sequence: (L,).")
-    vocab_size: PositiveInt = Field(16, description="sequence: token ids are 0 … vocab_size - 1.")
-    noise: float = Field(0.1, ge=0, description="Standard deviation of the Gaussian noise (blobs: added to a cluster "
-                                                "spread of 1).")
-    seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
-
-
-Source = tagged(Union[Sklearn, Csv, Parquet, Arrays, ImageFolder, Text, Jsonl, Generated, StdlibText, SequenceTask, Shapes,
-                      Graphs],
-                "Where samples come from: a name (for sklearn use {type: sklearn, name: digits}) or {type: ..., ...}.")
+Source = SOURCES.union("Where samples come from: a name (for sklearn use {type: sklearn, name: digits}) or {type: ..., ...}.")
 
 
 # ---- splits -------------------------------------------------------------------------------------
@@ -253,66 +122,9 @@ class Preprocess(StrictModel):
                            description="Scaling of a regression target (metrics are reported in scaled units).")
 
 
-# ---- augmentation (train split only, image fields) ----------------------------------------------
+# ---- augmentation (train split only, image fields): the classes are netspec.augmentations' ---------
 
-class HFlip(StrictModel):
-    """Mirror left-right with probability p."""
-    type: Literal["hflip"]
-    p: Probability = 0.5
-
-
-class VFlip(StrictModel):
-    """Mirror top-bottom with probability p."""
-    type: Literal["vflip"]
-    p: Probability = 0.5
-
-
-class Rotation(StrictModel):
-    """Rotate by a uniform random angle in [-degrees, degrees]."""
-    type: Literal["rotation"]
-    degrees: float = Field(15.0, ge=0)
-
-
-class Crop(StrictModel):
-    """Random crop of the image padded by `padding` pixels (zeros), back to the same size."""
-    type: Literal["crop"]
-    padding: PositiveInt = 2
-
-
-class Affine(StrictModel):
-    """Random affine map: rotation, translation (fraction of size), scale range, shear (degrees)."""
-    type: Literal["affine"]
-    degrees: float = Field(0.0, ge=0)
-    translate: Pair[float] = [0.0, 0.0]
-    scale: Pair[PositiveFloat] = [1.0, 1.0]
-    shear: float = Field(0.0, ge=0)
-
-
-class ColorJitter(StrictModel):
-    """Random brightness, contrast, saturation (factors in [1-x, 1+x]) and hue shift (in [-hue, hue] turns)."""
-    type: Literal["color_jitter"]
-    brightness: float = Field(0.0, ge=0)
-    contrast: float = Field(0.0, ge=0)
-    saturation: float = Field(0.0, ge=0)
-    hue: float = Field(0.0, ge=0, le=0.5)
-
-
-class Noise(StrictModel):
-    """Add Gaussian noise with standard deviation std."""
-    type: Literal["noise"]
-    std: PositiveFloat = 0.05
-
-
-class RandomErasing(StrictModel):
-    """With probability p, set a random rectangle (area share in `scale`) to `value`."""
-    type: Literal["random_erasing"]
-    p: Probability = 0.5
-    scale: Pair[PositiveFloat] = [0.02, 0.33]
-    ratio: Pair[PositiveFloat] = [0.3, 3.3]
-    value: float = 0.0
-
-
-Augmentation = tagged(Union[HFlip, VFlip, Rotation, Crop, Affine, ColorJitter, Noise, RandomErasing])
+Augmentation = AUGMENTATIONS.union()
 
 
 # ---- loading -------------------------------------------------------------------------------------

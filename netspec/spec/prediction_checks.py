@@ -14,7 +14,6 @@ from typing import Any
 
 from ..errors import SpecError, SpecPath
 
-GEOMETRIC = ("hflip", "vflip", "rotation", "crop", "affine", "random_erasing")
 SAMPLING_ONLY = ("temperature", "top_k", "top_p")
 
 
@@ -126,7 +125,7 @@ def _segmentation(spec: Any, graph: Any, out_name: str, out: Any, errors: list) 
                                     f"{_fmt(tuple(t.shape[1:]))}", path=_output_path(graph, out_name),
                                     hint="upsample the logits back to the input's height and width"))
     for i, aug in enumerate(spec.data.augment if spec.data is not None else []):
-        if aug.type in GEOMETRIC:
+        if aug.geometric:  # the augmentation's own planning rule (netspec.augmentations)
             errors.append(SpecError(f"augmentation {aug.type!r} would move the image but not its mask",
                                     path=("data", "augment", i), hint="use photometric augmentations (color_jitter, noise)"))
 

@@ -1,0 +1,20 @@
+"""The ``vflip`` augmentation."""
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ..strict import Probability
+from .base import AUGMENTATIONS, Augmentation, flip
+
+
+@AUGMENTATIONS.register
+class VFlip(Augmentation):
+    """Mirror top-bottom with probability p."""
+    EXAMPLE: ClassVar[str] = "{type: vflip, p: 0.5}"
+    geometric: ClassVar[bool] = True
+    type: Literal["vflip"]
+    p: Probability = Field(0.5, description="Probability of mirroring a sample.")
+
+    def transform(self):
+        return flip(self.p, -2)

@@ -1,0 +1,20 @@
+"""The ``orthogonal`` initializer."""
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from .base import GAIN_DESCRIPTION, INITIALIZERS, Gain, Initializer, gain
+
+
+@INITIALIZERS.register
+class Orthogonal(Initializer):
+    """A (semi-)orthogonal matrix times gain; common for recurrent weights."""
+    EXAMPLE: ClassVar[str] = "{type: orthogonal, gain: 1.0}"
+    type: Literal["orthogonal"]
+    gain: Gain = Field(1.0, description=GAIN_DESCRIPTION)
+
+    def fill_(self, tensor) -> None:
+        import torch.nn.init as I
+
+        I.orthogonal_(tensor, gain(self.gain))

@@ -1,0 +1,50 @@
+"""The data-source registry and the interface every source implements (no torch, no NumPy at import).
+
+A source is one pydantic class registered with ``@SOURCES.register``: its tag and keys are the schema
+of ``data.source``, its docstring the documentation, ``FIELDS`` what it yields (the named fields, one
+row per sample, and their per-sample shapes and dtypes), ``EXAMPLE`` a ``data.source`` value for the
+guide page (docs/guide/data-sources.md, generated from ``SOURCES``) and the registry-wide test, and
+``read`` the reader that turns it into a ``netspec.data.table.Table``. The readers' code lives in
+``netspec.data`` (readers, corpus, synthetic, sources); ``read`` imports it inside the method, and
+nothing in ``netspec.data`` imports this package back, so there is no import cycle.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
+
+from pydantic import Field
+
+from ..errors import SpecPath
+from ..registry import Registry
+from ..strict import StrictModel
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ..data.table import Table
+
+
+FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")]
+T = TypeVar("T")
+Pair = Annotated[list[T], Field(min_length=2, max_length=2)]  # YAML has no tuples: a list of two
+
+
+class Source(StrictModel):
+    """Where samples come from."""
+
+    #: the fields it yields, with their per-sample shapes and dtypes (Markdown, for the guide page)
+    FIELDS: ClassVar[str]
+    EXAMPLE: ClassVar[str]
+
+    @abstractmethod
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict | None = None) -> Table:
+        """Read the samples. ``base``: the folder relative paths start from (the spec file's);
+        ``classify``: targets are class labels (else numbers); ``path``: the spec path problems are
+        located at; ``faults``: a ``netspec.data.faults.Faults`` applying ``data.bad_samples`` (file
+        sources); ``expect``: the columns and classes of the model the data is for (see
+        ``netspec.data.readers.tabular``). Problems raise located ``DataError``s."""
+
+
+SOURCES: Registry[type[Source]] = Registry("source")

@@ -1,0 +1,36 @@
+"""The ``generated`` source."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ..strict import PositiveInt
+from .base import SOURCES, Source
+
+
+@SOURCES.register
+class Generated(Source):
+    """Procedurally generated data (seeded), for tests and examples."""
+    FIELDS: ClassVar[str] = ('`features` (blobs, moons, linear), `image` (images) or `tokens` and `next` '
+                            '(sequence); `target`: a class index (a float for linear)')
+    EXAMPLE: ClassVar[str] = "{type: generated, kind: moons, num_samples: 1000, noise: 0.2, seed: 0}"
+    type: Literal["generated"]
+    kind: Literal["blobs", "moons", "linear", "images", "sequence"] = Field(
+        description="blobs: Gaussian clusters (classes); moons: two interleaved half circles; linear: y = Xw + noise; "
+                    "images: (C, H, W) class-dependent patterns; sequence: token sequences with a learnable rule.")
+    num_samples: PositiveInt = Field(512, description="Number of samples.")
+    num_features: PositiveInt = Field(8, description="blobs, linear: features per sample (moons always has 2).")
+    num_classes: PositiveInt = Field(3, description="blobs, images, sequence: number of classes (moons always has "
+                                                    "2).")
+    shape: list[PositiveInt] | None = Field(None, description="images: (C, H, W); sequence: (L,).")
+    vocab_size: PositiveInt = Field(16, description="sequence: token ids are 0 … vocab_size - 1.")
+    noise: float = Field(0.1, ge=0, description="Standard deviation of the Gaussian noise (blobs: added to a cluster "
+                                                "spread of 1).")
+    seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
+
+    def read(self, base, classify, path, faults=None, expect=None):
+        from ..data.bundled import generated_table
+
+        return generated_table(self)

@@ -1,0 +1,28 @@
+"""The ``image_folder`` source."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from ..strict import PositiveInt
+from .base import SOURCES, Pair, Source
+
+
+@SOURCES.register
+class ImageFolder(Source):
+    """Images in one sub-folder per class (PNG/JPEG/BMP/GIF, read with Pillow)."""
+    FIELDS: ClassVar[str] = ("`image` (C, H, W) float32 in [0, 1]; `target`: the class index (sub-folders in sorted "
+                             "order)")
+    EXAMPLE: ClassVar[str] = "{type: image_folder, path: images/train, size: [64, 64], channels: 3}"
+    type: Literal["image_folder"]
+    path: str = Field(description="The folder holding one sub-folder per class.")
+    size: Pair[PositiveInt] | None = Field(None, description="Resize every image to (H, W).")
+    channels: Literal[1, 3] = Field(3, description="1 = grayscale, 3 = RGB.")
+
+    def read(self, base, classify, path, faults=None, expect=None):
+        from ..data.readers import image_folder, locate, reading
+
+        with reading(self, base, path):
+            return image_folder(self, locate(base, self.path, path, folder=True), path, faults, expect)

@@ -1,0 +1,22 @@
+"""The ``parquet`` source."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from .base import SOURCES
+from .tabular import Tabular
+
+
+@SOURCES.register
+class Parquet(Tabular):
+    """A Parquet file (needs pyarrow: `pip install pyarrow`, or the `parquet` extra)."""
+    FIELDS: ClassVar[str] = "like csv: `features` (F,) float32, categorical columns one-hot encoded; `target`"
+    EXAMPLE: ClassVar[str] = ("{type: parquet, path: measurements.parquet, features: [width, height, depth], target: "
+                              "label}")
+    type: Literal["parquet"]
+
+    def rows(self, file, path, faults):
+        from ..data.readers import parquet_rows
+
+        return parquet_rows(file, path)

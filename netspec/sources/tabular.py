@@ -1,0 +1,29 @@
+"""The keys the table sources share (csv, parquet): columns by name, one-hot categoricals, classes."""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+
+from pydantic import Field
+
+from .base import Source
+
+
+class Tabular(Source):
+    """A table: feature and target columns taken by name (read by ``netspec.data.tabular``)."""
+
+    path: str = Field(description="The file, relative to the spec file.")
+    features: list[str] | None = Field(None, description="Feature columns (default: every column but the targets).")
+    target: str | list[str] | None = Field(None, description="Target column(s); null for unlabelled data.")
+    categorical: list[str] = Field(default=[], description="Columns one-hot encoded (categories from the train split).")
+    classes: list[str | int] | None = Field(None, description="Class labels in index order (default: sorted unique values of an integer or string target).")
+
+    def read(self, base, classify, path, faults=None, expect=None):
+        from ..data.readers import locate, reading, tabular
+
+        with reading(self, base, path):
+            return tabular(self, locate(base, self.path, path), classify, path, faults, expect)
+
+    @abstractmethod
+    def rows(self, file, path, faults):
+        """Column name -> array of the column's values, and where each row came from (an ``Origin``)."""
