@@ -18,9 +18,8 @@ from .log import LogSpec
 from .reliability import Nonfinite, NonfiniteStop
 from .performance import PerformanceSpec
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
-from .prediction_programs import LanguageModelProgram, SegmentationProgram, Seq2SeqProgram
-from .generative_programs import AutoencoderProgram, ContrastiveProgram, GanProgram, VaeProgram
-from .perceptron_program import PerceptronProgram
+from ..programs import PROGRAMS
+from ..programs.supervised import Supervised
 
 Globs = list[str]
 
@@ -53,13 +52,7 @@ class LanguageModel(StrictModel):
 Task = tagged(Union[Classification, Regression, Reconstruction, LanguageModel], "What the model learns to predict.")
 
 
-class Supervised(StrictModel):
-    """One model, one optimizer: forward, loss(es) against targets, backward, step."""
-    type: Literal["supervised"]
-
-
-Program = tagged(Union[Supervised, LanguageModelProgram, Seq2SeqProgram, SegmentationProgram, AutoencoderProgram,
-                       VaeProgram, GanProgram, ContrastiveProgram, PerceptronProgram], "What one training step does.")
+Program = PROGRAMS.union("What one training step does.")
 
 
 # ---- losses -------------------------------------------------------------------------------------
