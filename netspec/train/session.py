@@ -108,7 +108,8 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
 
         wrapped = distribute(dist, bundle, models, train)
     forward = {k: fast.compile_fn(m) if fast.compile else m for k, m in wrapped.items()}
-    program = program_cls(ProgramContext(models, forward, plan, bundle.inputs, dev, train, bundle, weights))
+    program = program_cls(ProgramContext(models, forward, plan, bundle.inputs, dev, train, bundle, weights, base,
+                                         resuming=resume is not None))
     if fast.compile:  # e.g. the supervised loss compiles into the forward pass (fused)
         program.compile(fast.compile_fn)
     steps = math.ceil(len(bundle.loaders["train"]) / train.accumulate)

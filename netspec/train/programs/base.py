@@ -36,6 +36,8 @@ class ProgramContext:
     train: Any  # the TrainSpec (epochs and device resolved)
     data: Any = None  # the DataBundle (arrays, loaders, preprocessing)
     class_weights: Optional[torch.Tensor] = None
+    base: Optional[Path] = None  # the spec file's directory: where relative paths a program reads start
+    resuming: bool = False  # a checkpoint will put every model's weights back after construction
 
 
 class TrainProgram(abc.ABC):
