@@ -136,8 +136,8 @@ def program_page(cls: type) -> str:
 
     tag = _tag(cls)
     module_doc = (sys.modules[cls.__module__].__doc__ or "").strip()
-    able = [f"task mode: {cls.mode or 'from `train.task`'}",  # type: ignore[attr-defined]
-            f"distributed: {'yes' if cls.distributed else 'no (one process)'}"]  # type: ignore[attr-defined]
+    able = [f"trains the `{cls.mode}` task"] if cls.mode else []  # type: ignore[attr-defined]
+    able.append(f"distributed: {'yes' if cls.distributed else 'no (one process)'}")  # type: ignore[attr-defined]
     if cls.vocab_logits:  # type: ignore[attr-defined]
         able.append("vocabulary logits (`performance.pad_vocab`)")
     example = yaml.safe_load(cls.EXAMPLE)  # type: ignore[attr-defined]
