@@ -18,5 +18,6 @@ from . import vae  # noqa: F401
 from . import gan  # noqa: F401
 from . import contrastive  # noqa: F401
 from . import perceptron  # noqa: F401
+from . import distill  # noqa: F401
 
 __all__ = ["PROGRAMS", "LossBinding", "Planner", "ProgramSpec", "TrainPlan", "monitor_mode"]
