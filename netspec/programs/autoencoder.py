@@ -6,7 +6,7 @@ The plan is the supervised one with the reconstruction task; the reconstruction 
 shape, input noise needs a float input, the sparsity node exists (KL: sigmoid units).
 """
 
-from typing import Any, ClassVar, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, Union
 
 from pydantic import Field
 
@@ -31,7 +31,10 @@ class MaskingInputNoise(StrictModel):
     value: float = Field(0.0, description="What a masked value becomes.")
 
 
-InputNoise = tagged(Union[GaussianInputNoise, MaskingInputNoise], "Corruption of the input (training only).")
+if TYPE_CHECKING:  # the union itself, for the type checker; pydantic gets the tagged (discriminated) form
+    InputNoise = Union[GaussianInputNoise, MaskingInputNoise]
+else:
+    InputNoise = tagged(Union[GaussianInputNoise, MaskingInputNoise], "Corruption of the input (training only).")
 
 
 class L1Sparsity(StrictModel):
@@ -49,7 +52,10 @@ class KlSparsity(StrictModel):
     weight: PositiveFloat = Field(1.0, description="β, the weight of the penalty.")
 
 
-Sparsity = tagged(Union[L1Sparsity, KlSparsity], "A sparsity penalty on a named node's activations.")
+if TYPE_CHECKING:
+    Sparsity = Union[L1Sparsity, KlSparsity]
+else:
+    Sparsity = tagged(Union[L1Sparsity, KlSparsity], "A sparsity penalty on a named node's activations.")
 
 
 @PROGRAMS.register

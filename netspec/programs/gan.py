@@ -8,7 +8,7 @@ the condition is an int64 input of both. Likely mistakes (a sigmoid before a log
 in a WGAN-GP critic) are warnings.
 """
 
-from typing import Any, ClassVar, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, Union
 
 from pydantic import Field
 
@@ -46,7 +46,10 @@ class WganGp(StrictModel):
     penalty: PositiveFloat = Field(10.0, description="λ, the weight of the gradient penalty.")
 
 
-GanLoss = tagged(Union[Minimax, NonSaturating, LeastSquares, Wgan, WganGp], "The adversarial losses of D and G.")
+if TYPE_CHECKING:  # the union itself, for the type checker; pydantic gets the tagged (discriminated) form
+    GanLoss = Union[Minimax, NonSaturating, LeastSquares, Wgan, WganGp]
+else:
+    GanLoss = tagged(Union[Minimax, NonSaturating, LeastSquares, Wgan, WganGp], "The adversarial losses of D and G.")
 
 
 @PROGRAMS.register
@@ -110,7 +113,7 @@ class GanProgram(ProgramSpec):
         extra = ["d_loss", "g_loss"] + (["wasserstein"] if loss.startswith("wgan") else ["d_accuracy"])
         plan = planner.common(disc, mode, extra)
         plan.roles = {"noise": noise, "condition": cond, "sample": sample, "d_output": d_out, "g_output": g_out,
-                      "noise_shape": list(gen.inputs[noise].shape), "range": RANGES.get(final_tag(output_node(gen, g_out))),
+                      "noise_shape": list(gen.inputs[noise].shape), "range": RANGES.get(final_tag(output_node(gen, g_out)) or ""),
                       "num_classes": _num_embeddings(gen, cond)}
         if spec.train.early_stopping is None:  # the adversarial losses say nothing about sample quality:
             plan.monitor = None                # no best epoch, the run keeps (and reports) its last weights

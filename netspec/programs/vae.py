@@ -87,5 +87,5 @@ class VaeProgram(ProgramSpec):
                                  PROGRAM + ("reconstruction",), "use reconstruction: bce, or drop the sigmoid"))
         plan = planner.common(enc, "reconstruction", ["reconstruction", "kl"])
         plan.roles = {"data": data_name, "z": self.z or ("z" if "z" in outs else None), "output": dec_out,
-                      "z_shape": list(mu), "range": RANGES.get(tag)}
+                      "z_shape": list(mu), "range": RANGES.get(tag or "")}
         return plan

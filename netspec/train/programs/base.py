@@ -19,6 +19,8 @@ from typing import Any, Callable, ClassVar, Optional
 
 import torch
 
+from ...compiler import GraphModule
+
 Batch = dict[str, torch.Tensor]
 #: one loss term of a program: (weight, the outputs it reads, the target field, the loss function)
 LossTerm = tuple[float, tuple[str, ...], str, Callable[..., torch.Tensor]]
@@ -28,7 +30,7 @@ LossTerm = tuple[float, tuple[str, ...], str, Callable[..., torch.Tensor]]
 class ProgramContext:
     """What a program's constructor gets: the compiled models (and their forward callables, wrapped
     for several processes or torch.compile'd when asked), the plan, the data and the runtime settings."""
-    models: dict[str, torch.nn.Module]
+    models: dict[str, GraphModule]
     forward: dict[str, Any]
     plan: Any  # the TrainPlan
     inputs: dict[str, str]  # data-view model input -> data field

@@ -49,7 +49,8 @@ class Distill(TrainProgram):
         p, roles = ctx.plan.program, ctx.plan.roles
         self.program = p
         self.s_name, self.t_name = p.student, p.teacher
-        teacher, student = ctx.models[p.teacher], ctx.models[p.student]
+        teacher: Any = ctx.models[p.teacher]  # GraphModules (input_names, output_names)
+        student: Any = ctx.models[p.student]
         if not ctx.resuming:
             self._load_teacher(teacher, p.teacher_checkpoint, ctx)
         teacher.requires_grad_(False)

@@ -55,11 +55,12 @@ class Perceptron(TrainProgram):
         self.field = inputs[model.input_names[0]]
         self.metric_output, self.metric_target = plan.roles["output"], plan.losses[0].target
         self.output_names = list(model.output_names)
-        self.unit = model.get_submodule(plan.roles["unit"])
+        unit: Any = model.get_submodule(plan.roles["unit"])  # the compiled linear (weight, bias, out_features)
+        self.unit = unit
         self.decide = model.get_submodule(plan.roles["decision"]) if plan.roles["decision"] else None
         self.lr = float(plan.program.lr)
-        classes = self.unit.out_features
-        self.eye = torch.eye(classes, device=device) if self.decide is None else None
+        classes = int(unit.out_features)
+        self.eye: Any = torch.eye(classes, device=device) if self.decide is None else None
         make = lambda: MetricSet(plan.metrics, plan, device, 0.5, probabilities=self.decide is not None)  # noqa: E731
         self.metrics = {"eval": make(), "train": _Mistakes(make() if train_metrics else None, device)}
 
