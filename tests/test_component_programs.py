@@ -199,3 +199,13 @@ def test_distillation_loss_by_hand() -> None:
     assert float(got_kd) == pytest.approx(kd, rel=1e-6)
     assert float(got_ce) == pytest.approx(hard, rel=1e-6)
     assert float(loss) == pytest.approx(alpha * kd + (1 - alpha) * hard, rel=1e-6)
+
+
+def test_distill_needs_the_teachers_weights(tmp_path: Path) -> None:
+    from netspec.errors import SpecError
+
+    spec = tmp_path / "distill.yaml"
+    spec.write_text(DISTILL.replace("teacher_checkpoint: teacher.pt, ", ""), encoding="utf-8")
+    with pytest.raises(SpecError) as info:  # the one error: no cascade from a missing key
+        check(spec)
+    assert info.value.path == ("train", "program") and "teacher's trained weights" in info.value.message

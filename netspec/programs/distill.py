@@ -29,9 +29,9 @@ class DistillProgram(ProgramSpec):
     type: Literal["distill"]
     teacher: str = Field("teacher", description="The model whose logits are the soft targets (frozen).")
     student: str = Field("student", description="The model trained (one optimizer).")
-    teacher_checkpoint: str = Field(
-        description="The teacher's weights: a netspec checkpoint, a run directory (its reported weights) or a "
-                    "state-dict file, relative to the spec file (its first model is read).")
+    teacher_checkpoint: Optional[str] = Field(
+        None, description="The teacher's weights (needed): a netspec checkpoint, a run directory (its reported "
+                          "weights) or a state-dict file, relative to the spec file (its first model is read).")
     temperature: PositiveFloat = Field(2.0, description="T: both models' logits are divided by it in the soft term.")
     alpha: float = Field(0.5, ge=0, le=1, description="Weight of the soft (teacher) term; 1 − alpha weighs the "
                                                       "cross-entropy against the labels.")
@@ -69,6 +69,9 @@ class DistillProgram(ProgramSpec):
             errors.append(SpecError(f"the student predicts {s_type.shape[0]} classes, the teacher {t_type.shape[0]}",
                                     path=output_path(student, s_out), hint="give both models one output per class"))
             return None
+        if self.teacher_checkpoint is None:  # a rule, not a required key: a missing one is this program's error alone
+            errors.append(SpecError("the distill program needs the teacher's trained weights", path=PROGRAM, at_key=True,
+                                    hint="set teacher_checkpoint: a checkpoint, run directory or state-dict file"))
         plan = planner.common(student, "multiclass", ["kd", "ce", "accuracy"])
         plan.num_classes = s_type.shape[0]
         plan.losses = [LossBinding(planner.loss({"type": "cross_entropy"}), (s_out,), self.labels, PROGRAM)]

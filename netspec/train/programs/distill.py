@@ -14,7 +14,7 @@ student's optimizer steps. Logged: ``kd``, ``ce`` and the student's ``accuracy``
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, Optional
 
 import torch
 import torch.nn.functional as F
@@ -66,9 +66,9 @@ class Distill(TrainProgram):
         self.metrics = {"train": Means(), "eval": Means()}
 
     @staticmethod
-    def _load_teacher(teacher: torch.nn.Module, path: str, ctx: ProgramContext) -> None:
-        if ctx.base is None:
-            raise TrainError("the teacher's checkpoint path is relative to the spec file, which is not known",
+    def _load_teacher(teacher: torch.nn.Module, path: Optional[str], ctx: ProgramContext) -> None:
+        if path is None or ctx.base is None:
+            raise TrainError("the teacher's weights are not given, or the spec file they are relative to is not known",
                              path=("train", "program", "teacher_checkpoint"))
         try:
             load_pretrained(Pretrained(path=path), teacher, ctx.base)
