@@ -1,4 +1,4 @@
-"""Generated reference pages: one per layer, loss, optimizer, schedule and metric, from the
+"""Generated reference pages: one per layer, loss, optimizer, schedule, program and metric, from the
 registry and the spec's pydantic models (parameters, types, defaults, descriptions, the shape
 contract, an example). Nothing here is typed by hand except the metrics' one-line descriptions,
 which the spec models do not carry; a loss's contract and example are its class's.
@@ -78,6 +78,23 @@ def metric_page(name: str) -> str:
                       "## Example", "", "```yaml", "train:", f"  metrics: [{name}]", "```", ""])
 
 
+def program_page(cls: type) -> str:
+    """A training program: its documentation, capabilities, parameters and example, from its registry class."""
+    import yaml
+
+    tag = _tag(cls)
+    module_doc = (sys.modules[cls.__module__].__doc__ or "").strip()
+    able = [f"trains the `{cls.mode}` task"] if cls.mode else []  # type: ignore[attr-defined]
+    able.append(f"distributed: {'yes' if cls.distributed else 'no (one process)'}")  # type: ignore[attr-defined]
+    if cls.vocab_logits:  # type: ignore[attr-defined]
+        able.append("vocabulary logits (`performance.pad_vocab`)")
+    example = yaml.safe_load(cls.EXAMPLE)  # type: ignore[attr-defined]
+    lines = [f"# program `{tag}`", "", GENERATED, "", _doc(cls), "", module_doc, "", " · ".join(able), "",
+             "## Parameters", "", *_fields_table(cls), "", "## Example", "", "```yaml", "train:",
+             "  program: " + yaml.safe_dump(example, default_flow_style=True, sort_keys=False).strip(), "```", ""]
+    return "\n".join(lines)
+
+
 def pages() -> dict[str, str]:
     """Relative path under docs/reference -> page text."""
     from .spec import train as T
@@ -100,6 +117,12 @@ def pages() -> dict[str, str]:
             tag = _tag(cls)
             out[f"{folder}/{tag}.md"] = choice_page(kind, key, cls, contracts.get(tag, ""))
             index.append(f"- [`{tag}`]({folder}/{tag}.md): {_doc(cls) or contracts.get(tag, '')}")
+    from .programs import PROGRAMS
+
+    index += ["", "## Programs", ""]
+    for tag, program in PROGRAMS.items():
+        out[f"programs/{tag}.md"] = program_page(program)
+        index.append(f"- [`{tag}`](programs/{tag}.md): {_doc(program)}")
     index += ["", "## Metrics", ""]
     for name in T.METRIC_TYPES:
         out[f"metrics/{name}.md"] = metric_page(name)

@@ -54,13 +54,12 @@ class StopAfter:
 def digits_arrays(spec: Path, split: str = "val") -> dict[str, np.ndarray]:
     """The preprocessed arrays of a spec's data split (the same split the run used)."""
     from netspec.data import prepare_data
-    from netspec.train.programs import PROGRAMS
+    from netspec.train.programs import runtime_class
     from netspec.train.session import resolve_plan
 
     checked = check(spec)
     plan = resolve_plan(checked)
-    cls = PROGRAMS[plan.program.type] if plan.program is not None else None
-    view = cls.data_graph(checked.graphs, plan) if hasattr(cls, "data_graph") else checked.graph
+    view = runtime_class(plan.program).data_graph(checked.graphs, plan)
     return prepare_data(checked.spec, plan, view, spec.parent).arrays[split]
 
 

@@ -120,7 +120,7 @@ INTERNALS = {
                 ["predict", DIGITS, "--checkpoint", "x.pt", "--input", "x.csv", "--output", "o.csv"]),
     "export": ("netspec.export", "export_spec", ["export", MLP]),
     "generate": ("netspec.generate.text", "generate_text", ["generate", LM, "--checkpoint", "x.pt", "--prompt", "a"]),
-    "sample": ("netspec.train.samples", "sample_checkpoint", ["sample", VAE, "--checkpoint", "x.pt"]),
+    "sample": ("netspec.train.sampling", "sample_checkpoint", ["sample", VAE, "--checkpoint", "x.pt"]),
     "report": ("netspec.report", "write_report", ["report", "."]),
     "compare": ("netspec.report.compare", "compare_runs", ["compare", ".", "."]),
 }

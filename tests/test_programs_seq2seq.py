@@ -18,6 +18,7 @@ from netspec.errors import NetspecError, SpecErrors
 from netspec.generate.decode import greedy
 from netspec.spec.data import DataSpec
 from netspec.train.api import train_spec
+from netspec.train.programs import ProgramContext
 from netspec.train.programs.seq2seq import Seq2Seq, Seq2SeqMetrics
 from netspec.train.session import resolve_plan
 
@@ -95,7 +96,8 @@ def program():
     fields = {n: n for n in model.input_names}
     table = load_source(checked.spec.data.source, EXAMPLE.parent, False)
     batch = {k: torch.as_tensor(v[:16]) for k, v in table.fields.items()}
-    return Seq2Seq(model, plan, fields, torch.device("cpu")), plan, batch
+    ctx = ProgramContext({"model": model}, {"model": model}, plan, fields, torch.device("cpu"), checked.spec.train)
+    return Seq2Seq(ctx), plan, batch
 
 
 def test_ratio_one_keeps_the_target_prefix(program):

@@ -94,7 +94,7 @@ def test_example_reconstruction_and_kl_fall_and_the_kl_term_regularizes(tmp_path
 def test_samples_come_from_the_prior_through_the_decoder(tmp_path):
     train_spec(VAE, ["train.epochs=1"], out=tmp_path / "r")
     from netspec.checkpoint import load_checkpoint, rebuild_models
-    from netspec.train.samples import sample_checkpoint
+    from netspec.train.sampling import sample_checkpoint
 
     info = sample_checkpoint(VAE, tmp_path / "r", n=6, output=tmp_path / "s.npz", seed=3)
     import numpy as np

@@ -24,7 +24,7 @@ def sample(
     json_: JsonOpt = False,
 ) -> None:
     """Sample a trained VAE (decoder, z ~ N(0, I)) or GAN (generator) and save the samples."""
-    from ..train.samples import sample_checkpoint
+    from ..train.sampling import sample_checkpoint
 
     with user_errors(str(spec)):
         info = sample_checkpoint(spec, checkpoint, num, output, set_ or [], label, seed)

@@ -132,7 +132,7 @@ def _collect(finished, seqs, top, beam, tok, eos, K, length, alpha, open_rows, s
 
 def decode(step: Step, prefix: torch.Tensor, options, max_new: int, eos: Optional[int] = None, pad: int = 0,
            generator: Optional[torch.Generator] = None) -> torch.Tensor:
-    """Dispatch on ``options.strategy`` (a ``netspec.spec.prediction_programs.Decoding``)."""
+    """Dispatch on ``options.strategy`` (a ``netspec.programs.decoding.Decoding``)."""
     if options.strategy == "beam":
         return beam_search(step, prefix, max_new, options.beam_size, options.length_penalty, eos, pad)
     if options.strategy == "sample":

@@ -18,7 +18,7 @@ import torch
 
 from ..check import Checked, check
 from ..errors import DataError, NetspecError, SpecError, TrainError
-from ..spec.prediction_programs import Decoding
+from ..programs.decoding import Decoding
 from .decode import decode
 from .step import NextTokenStep
 

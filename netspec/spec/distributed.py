@@ -17,6 +17,7 @@ from typing import Any, Literal, Union
 from pydantic import Field
 
 from ..errors import SpecError
+from ..programs import PROGRAMS
 from .base import PositiveFloat, PositiveInt, StrictModel, tagged
 
 
@@ -61,10 +62,6 @@ class DistributedSpec(StrictModel):
                           "on CPU each process uses its own share of the batch.")
 
 
-#: programs whose every training forward pass goes through the wrapped model (DDP/FSDP hooks run)
-DISTRIBUTED_PROGRAMS = ("supervised", "language_model", "seq2seq", "segmentation", "vae", "autoencoder")
-
-
 def check_distributed(spec: Any, errors: list, launched: bool = False) -> None:
     """Rules for ``train.distributed``: checked by ``netspec validate`` when the section is written,
     and (``launched``) before a distributed run starts, with the section's defaults when it is not."""
@@ -76,13 +73,12 @@ def check_distributed(spec: Any, errors: list, launched: bool = False) -> None:
         return
     path = ("train", "distributed")
     program = train.program
-    if program.type not in DISTRIBUTED_PROGRAMS:
+    if not program.distributed:  # a program declares whether its forward passes go through the wrapped model
+        can = ", ".join(tag for tag, cls in PROGRAMS.items() if cls.distributed)
         errors.append(SpecError(f"the {program.type} program cannot run distributed", path=("train", "program"),
-                                hint=f"train it on one process; programs that can: {', '.join(DISTRIBUTED_PROGRAMS)}"))
-    elif program.type == "autoencoder" and getattr(program, "sparsity", None) is not None:
-        errors.append(SpecError("a sparse autoencoder reads its node outside the wrapped model, so its gradients would "
-                                "not be averaged across processes", path=path, at_key=True,
-                                hint="train it on one process, or drop train.program.sparsity"))
+                                hint=f"train it on one process; programs that can: {can}"))
+    else:
+        program.check_distributed(errors)
     if dist.strategy.type == "fsdp" and len(spec.model_defs()) > 1:
         errors.append(SpecError("fsdp shards one model; this spec has several", path=path + ("strategy",),
                                 hint="use strategy: ddp for multi-model programs"))

@@ -27,6 +27,7 @@ from pydantic import Field
 
 from ..errors import SpecError
 from ..optimizers import OPTIMIZERS, default_optimizer, fused_tags
+from ..programs import PROGRAMS
 from .base import StrictModel
 
 Auto = Literal["auto"]
@@ -97,20 +98,17 @@ def has_conv2d(graph: Any) -> bool:
     return any(n.layer.tag in ("conv2d", "conv_transpose2d") for n in graph.nodes)
 
 
-#: programs whose output logits run over a vocabulary
-VOCAB_PROGRAMS = ("language_model", "seq2seq")
-
-
 def vocab_heads(graph: Any, program: str) -> list[str]:
     """Names of the linear nodes ``pad_vocab`` pads: tied to an embedding (an LM head), or producing
     a model output of a language_model/seq2seq program."""
     outputs = {v[1] for _, v in graph.outputs if v[0] != "input"}
+    vocab = PROGRAMS.get(program).vocab_logits  # the program's logits run over a vocabulary
     heads = []
     for node in graph.nodes:
         if node.layer.tag != "linear" or node.share:
             continue
         tied = any(graph.node(t).layer.tag == "embedding" for t in node.tie.values())
-        if tied or (program in VOCAB_PROGRAMS and node.name in outputs):
+        if tied or (vocab and node.name in outputs):
             heads.append(node.name)
     return heads
 

@@ -11,15 +11,17 @@ batches, parameters whose only path to the loss crosses a step (zero gradient; g
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any, Optional
+
+from pydantic import TypeAdapter
 
 from ..errors import NetspecError, SpecError, SpecPath
 from ..losses import LOSSES, fitting
+from ..programs.plan import LossBinding, TrainPlan, monitor_mode
 from .gradient_checks import zero_gradient_warnings
-from .prediction_checks import check_prediction_program
-from .prediction_programs import PROGRAM_MODES
-from .train import Metric, TrainSpec
+from .train import Loss, Metric, Supervised, Task, TrainSpec
+
+__all__ = ["LossBinding", "Planner", "TrainPlan", "monitor_mode", "plan_training"]  # the plan types live in netspec.programs
 
 CLASS_METRICS = {"accuracy", "precision", "recall", "f1", "auroc", "confusion_matrix", "iou", "dice"}
 METRICS_FOR = {
@@ -35,54 +37,54 @@ DEFAULT_METRICS = {
     "language_model": ["perplexity", "accuracy"],
     "seq2seq": ["exact_match", "accuracy"], "segmentation": ["iou", "dice", "accuracy"],
 }
-MAXIMIZE = ("accuracy", "precision", "recall", "f1", "auroc", "r2", "iou", "dice", "exact_match")
-
-
-@dataclass
-class LossBinding:
-    """One loss term: its spec, the model outputs it reads, the data field with its target."""
-    spec: Any
-    outputs: tuple[str, ...]
-    target: Optional[str]
-    path: SpecPath
-
-
-@dataclass
-class TrainPlan:
-    mode: str  # multiclass | binary | multilabel | regression | reconstruction | language_model
-    num_classes: Optional[int]
-    losses: list[LossBinding]
-    metrics: list[Metric]
-    logged: list[str]
-    monitor: Optional[str]  # None: no metric says which epoch is best (a GAN's losses); the last weights are kept
-    monitor_mode: str
-    input_fields: dict[str, Optional[str]] = field(default_factory=dict)  # model input -> data field (None: default)
-    program: Any = None  # train.program (its settings: decoding, special tokens, ...)
-    roles: dict[str, Any] = field(default_factory=dict)  # what a program's models/inputs/outputs do (gan: noise, condition, ...)
-    per_position: bool = False  # classification with (..., C) logits: one class per position (token, node), classes last
-    ignore_index: int = -100  # per_position: the target of positions no loss or metric counts (padding)
-
-
-def monitor_mode(key: str, mode: str = "auto") -> str:
-    if mode != "auto":
-        return mode
-    name = key.split(".", 1)[-1]
-    return "max" if name in MAXIMIZE or name.split("_")[0] in MAXIMIZE else "min"
 
 
 def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings: list[NetspecError],
                   target_matrix: Optional[bool] = None) -> Optional[TrainPlan]:
-    """Resolve the training plan of a spec's program; append problems. The supervised program
-    trains one model."""
+    """Resolve the training plan of a spec's program (its own ``plan`` rules); append problems."""
     train: TrainSpec = spec.train or TrainSpec()
     if not graphs:
         return None
-    from .generative_checks import PLANNERS  # autoencoder, vae, gan, contrastive
-    from .perceptron_checks import plan_perceptron
+    return train.program.plan(Planner(spec, graphs, errors, warnings, target_matrix))
 
-    planners = {**PLANNERS, "perceptron": plan_perceptron}
-    if train.program.type in planners:
-        return planners[train.program.type](spec, graphs, errors, warnings)
+
+class Planner:
+    """The planning services a program's ``plan`` uses (``netspec.programs.base.Planner``)."""
+
+    def __init__(self, spec: Any, graphs: dict, errors: list, warnings: list, target_matrix: Optional[bool] = None) -> None:
+        self.spec, self.graphs, self.errors, self.warnings = spec, graphs, errors, warnings
+        self.target_matrix = target_matrix
+
+    def supervised(self, task: Optional[str] = None) -> Optional[TrainPlan]:
+        spec = self.spec
+        if task is not None:  # the supervised plan of another task (the autoencoder's reconstruction)
+            train = (spec.train or TrainSpec()).model_copy(update={"task": TypeAdapter(Task).validate_python(task),
+                                                                   "program": Supervised(type="supervised")})
+            spec = spec.model_copy(update={"train": train})
+        return _supervised(spec, self.graphs, self.errors, self.warnings, self.target_matrix)
+
+    def common(self, data_graph: Any, mode: str, extra: list[str], data_inputs: Optional[list[str]] = None) -> TrainPlan:
+        return _common(self.spec, self.graphs, data_graph, mode, extra, self.errors, self.warnings, data_inputs)
+
+    def bindings(self, graph: Any) -> None:
+        _bindings(self.spec, graph, self.errors)
+
+    def metric(self, name: str) -> Metric:
+        from .train import _metric_shorthand
+
+        return Metric.model_validate(_metric_shorthand(name))
+
+    def fitting_metrics(self, mode: str) -> set[str]:
+        return set(METRICS_FOR[mode])
+
+    def loss(self, data: dict) -> Any:
+        return TypeAdapter(Loss).validate_python(data)
+
+
+def _supervised(spec: Any, graphs: dict, errors: list[NetspecError], warnings: list[NetspecError],
+                target_matrix: Optional[bool]) -> Optional[TrainPlan]:
+    """The supervised plan: one model, losses bound to its outputs and the data's targets."""
+    train: TrainSpec = spec.train or TrainSpec()
     check_optimizer_names(train, graphs, errors)
     if len(graphs) > 1:
         errors.append(SpecError(f"the {train.program.type} program trains one model; this spec has {len(graphs)}",
@@ -117,10 +119,37 @@ def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings:
     plan.program = train.program
     if per_position:
         plan.per_position, plan.ignore_index = True, _ignore_index(losses, errors)
-    if train.program.type in PROGRAM_MODES:
-        check_prediction_program(spec, train, graph, plan, errors, warnings)
     if spec.data is not None:
         plan.input_fields = {name: spec.data.inputs.get(name) for name in graph.inputs}
+    return plan
+
+
+def _common(spec: Any, graphs: dict, data_graph: Any, mode: str, extra: list[str], errors: list, warnings: list,
+            data_inputs: Optional[list[str]] = None) -> TrainPlan:
+    """A plan with no supervised losses: what is logged, monitor checks, data bindings, warnings."""
+    train = spec.train
+    check_optimizer_names(train, graphs, errors)
+    logged = ["train.loss", "val.loss", "lr"] + [f"{s}.{k}" for k in extra for s in ("train", "val")]
+    if len(graphs) > 1:
+        logged += [f"lr.{name}" for name in graphs]
+    es = train.early_stopping
+    monitor = es.monitor if es else "val.loss"
+    if es and monitor not in logged:
+        errors.append(SpecError(f"early stopping monitors {monitor!r}, which is not logged", path=("train", "early_stopping", "monitor"),
+                                hint=f"logged: {', '.join(k for k in logged if not k.startswith('lr'))}"))
+    sched = train.schedule
+    if sched is not None and sched.type == "reduce_on_plateau" and sched.monitor not in logged:
+        errors.append(SpecError(f"reduce_on_plateau monitors {sched.monitor!r}, which is not logged",
+                                path=("train", "schedule", "monitor"), hint=f"logged: {', '.join(logged)}"))
+    if train.metrics is not None:
+        errors.append(SpecError(f"the {train.program.type} program logs its own metrics", path=("train", "metrics"),
+                                hint=f"it logs: {', '.join(logged)}"))
+    _bindings(spec, data_graph, errors)
+    _warnings(spec, train, data_graph, [], warnings)
+    plan = TrainPlan(mode, None, [], [], logged, monitor, monitor_mode(monitor, es.mode if es else "auto"))
+    plan.program = train.program
+    if spec.data is not None:
+        plan.input_fields = {n: spec.data.inputs.get(n) for n in (data_inputs or list(data_graph.inputs))}
     return plan
 
 
@@ -141,8 +170,8 @@ def has_target_matrix(spec: Any) -> bool:
 
 def _mode(train: TrainSpec, out_types: dict, target_matrix: Optional[bool]) -> str:
     task = train.task
-    if train.program.type in PROGRAM_MODES:
-        return PROGRAM_MODES[train.program.type]
+    if train.program.mode is not None:  # a program that trains its own task (language_model, seq2seq, ...)
+        return train.program.mode
     if task.type != "classification":
         return task.type
     if task.mode != "auto":
@@ -157,7 +186,7 @@ def _per_position(train: TrainSpec, mode: str, graph: Any, out_types: dict, erro
     """Classification logits of rank >= 2 hold one prediction per position, classes on the LAST axis ((L, C)
     per token, (N, C) per node; segmentation, a program of its own, has them first). Multiclass only: a
     per-position binary or multilabel output is refused here rather than failing in the trainer."""
-    if train.task.type != "classification" or train.program.type in PROGRAM_MODES:
+    if train.task.type != "classification" or train.program.mode is not None:
         return False
     name, out = next(iter(out_types.items()))
     if len(out.shape) < 2:

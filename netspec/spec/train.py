@@ -22,10 +22,9 @@ from .distributed import DistributedSpec
 from .log import LogSpec
 from .reliability import Nonfinite, NonfiniteStop
 from .performance import PerformanceSpec
-from .base import PositiveFloat, PositiveInt, Probability, StrictModel, tagged
-from .prediction_programs import LanguageModelProgram, SegmentationProgram, Seq2SeqProgram
-from .generative_programs import AutoencoderProgram, ContrastiveProgram, GanProgram, VaeProgram
-from .perceptron_program import PerceptronProgram
+from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
+from ..programs import PROGRAMS
+from ..programs.supervised import Supervised
 
 Globs = list[str]
 
@@ -58,13 +57,7 @@ class LanguageModel(StrictModel):
 Task = tagged(Union[Classification, Regression, Reconstruction, LanguageModel], "What the model learns to predict.")
 
 
-class Supervised(StrictModel):
-    """One model, one optimizer: forward, loss(es) against targets, backward, step."""
-    type: Literal["supervised"]
-
-
-Program = tagged(Union[Supervised, LanguageModelProgram, Seq2SeqProgram, SegmentationProgram, AutoencoderProgram,
-                       VaeProgram, GanProgram, ContrastiveProgram, PerceptronProgram], "What one training step does.")
+Program = PROGRAMS.union("What one training step does.")
 
 
 # ---- losses -------------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ mean is taken last, so values do not depend on the batch size.
   N(μ, σ²) from N(0, I); ``reconstruction`` = mean_n Σ_j ℓ(x̂_nj, x_nj) with ℓ binary cross-entropy
   (on probabilities or logits) or the squared error.
 * GAN (D returns a logit or critic score s): ``d_loss``/``g_loss`` per loss type, see
-  ``netspec.spec.generative_programs``; ``gradient_penalty`` = mean_n (‖∇_x̂ D(x̂)‖₂ − 1)² at
+  ``netspec.programs.gan``; ``gradient_penalty`` = mean_n (‖∇_x̂ D(x̂)‖₂ − 1)² at
   x̂ = ε·x + (1 − ε)·x̃, ε ~ U(0, 1) per sample (Gulrajani et al. 2017).
 """
 

@@ -297,10 +297,11 @@ def _probe(session: Any, batch: dict) -> tuple[Any, list[int]]:
     program = session.program
     try:
         program.train_step(batch, _Probe(session.updater))
-        if hasattr(program, "terms") and hasattr(program, "outputs"):
+        terms_of = program.loss_terms()  # a program with loss terms of its own (supervised): which one is not finite
+        if terms_of:
             with torch.no_grad():
                 outs = program.outputs(batch)
-                for i, (_, names, target, fn) in enumerate(program.terms):
+                for i, (_, names, target, fn) in enumerate(terms_of):
                     if not _finite(fn(tuple(outs[n] for n in names), batch[target])):
                         terms.append(i)
     except Exception:  # noqa: BLE001 - the diagnosis is best effort; the stop itself stands

@@ -115,7 +115,7 @@ def _checkpoint(session, spec_text: str, row: dict) -> dict:
         scaler=u.scaler.state_dict() if u.scaler is not None else None,
         epoch=session.epoch, step=next(iter(u.slots.values())).steps, steps={k: s.steps for k, s in u.slots.items()},
         rng=rng_state(session.generator), preprocess=session.data.preprocessor.state_dict(), metrics=row,
-        tracker=session.tracker, program=session.program.state_dict() if hasattr(session.program, "state_dict") else None,
+        tracker=session.tracker, program=session.program.state_dict(),
         overrides=list(session.checked.overrides))
 
 
@@ -187,8 +187,7 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
         row["epoch_time_s"] = time.perf_counter() - te
         row["samples_per_s"] = n / max(row["epoch_time_s"], 1e-9)
         history.append(row)
-        if hasattr(program, "end_epoch"):  # e.g. the GAN's fixed-noise sample grid
-            program.end_epoch(epoch, run_dir if _main(session) else None)
+        program.end_epoch(epoch, run_dir if _main(session) else None)
         if improved and es is not None and es.restore_best:
             best_state = {k: copy.deepcopy(m.state_dict()) for k, m in session.models.items()}
         stop = es is not None and tracker.bad_epochs >= es.patience

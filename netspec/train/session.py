@@ -24,7 +24,7 @@ from ..spec.plan import TrainPlan, plan_training
 from ..spec.train import TrainSpec
 from .guard import Guard
 from .optim import build_optimizer
-from .programs import PROGRAMS
+from .programs.base import ProgramContext, TrainProgram, runtime_class
 from .regularize import clip_fn, load_pretrained, max_norm_fn, penalty_fn, set_trainable
 from .fastpath import resolve_fast_path
 from .runtime import Precision, pick_device, seed_everything, set_rng_state
@@ -42,7 +42,7 @@ class Session:
     precision: Precision
     data: DataBundle
     models: dict[str, torch.nn.Module]
-    program: Any
+    program: TrainProgram
     updater: Updater
     generator: torch.Generator
     epoch: int = 0  # completed epochs
@@ -65,20 +65,6 @@ def resolve_plan(checked: Checked) -> TrainPlan:
     return plan
 
 
-@dataclass
-class ProgramContext:
-    """What a program's ``from_session(ctx)`` gets: the compiled models (and their forward
-    callables, torch.compile'd when asked), the plan, the data and the runtime settings."""
-    models: dict[str, torch.nn.Module]
-    forward: dict[str, Any]
-    plan: TrainPlan
-    inputs: dict[str, str]  # data-view model input -> data field
-    data: DataBundle
-    device: torch.device
-    train: TrainSpec
-    class_weights: Optional[torch.Tensor] = None
-
-
 def build_session(checked: Checked, epochs: Optional[int] = None, device: Optional[str] = None,
                   resume: Optional[dict] = None, preprocess: Optional[dict] = None, dist: Any = None,
                   stage: Optional[Callable[[str], None]] = None) -> Session:
@@ -91,7 +77,7 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     spec = checked.spec
     train = (spec.train or TrainSpec()).model_copy(update={k: v for k, v in (("epochs", epochs), ("device", device)) if v})
     plan = resolve_plan(checked)
-    program_cls = PROGRAMS[train.program.type]
+    program_cls = runtime_class(train.program)  # the program's TrainProgram (netspec.train.programs.base)
     seed_everything(train.seed, train.deterministic)
     dev = pick_device(train.device)
     fast = resolve_fast_path(train, dev, checked.graphs)  # every `auto` of the fast path, for this device (fastpath.py)
@@ -99,7 +85,7 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     train = fast.resolved(train)
     precision = Precision(train.precision, dev, fast.attention)
     base = Path(checked.loaded.file).resolve().parent
-    view = program_cls.data_graph(checked.graphs, plan) if hasattr(program_cls, "data_graph") else checked.graph
+    view = program_cls.data_graph(checked.graphs, plan)
     say = stage or (lambda text: None)
     say(f"loading the data ({_source_name(spec)})")
     bundle = prepare_data(spec, plan, view, base, state=resume.get("preprocess") if resume else preprocess)
@@ -123,16 +109,12 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
 
         wrapped = distribute(dist, bundle, models, train)
     forward = {k: fast.compile_fn(m) if fast.compile else m for k, m in wrapped.items()}
-    if hasattr(program_cls, "from_session"):
-        program = program_cls.from_session(ProgramContext(models, forward, plan, bundle.inputs, bundle, dev, train, weights))
-    else:  # single-model programs: (model, plan, inputs, device, class_weights, threshold, train_metrics)
-        threshold = getattr(train.task, "threshold", 0.5)
-        program = program_cls(forward["model"], plan, bundle.inputs, dev, weights, threshold, train.train_metrics)
-        program.models = {"model": models["model"]}
-    if fast.compile and hasattr(program, "forward_loss"):  # the loss compiles into the forward pass (fused)
-        program.forward_loss = fast.compile_fn(program.forward_loss)
+    program = program_cls(ProgramContext(models, forward, plan, bundle.inputs, dev, train, bundle, weights, base,
+                                         resuming=resume is not None))
+    if fast.compile:  # e.g. the supervised loss compiles into the forward pass (fused)
+        program.compile(fast.compile_fn)
     steps = math.ceil(len(bundle.loaders["train"]) / train.accumulate)
-    rule = program_cls.rule_optimizer(train) if hasattr(program_cls, "rule_optimizer") else None  # perceptron
+    rule = program_cls.rule_optimizer(train)  # a program that never steps an optimizer (perceptron) names its own
     slots = {name: _slot(train, name, model, max(steps, 1), rule) for name, model in models.items()}
     updater = Updater(slots, precision, train.accumulate)
     updater.guard = Guard(train.nonfinite, scaled=updater.scaler is not None)  # reliability: NaN/Inf (guard.py)
@@ -189,7 +171,7 @@ def restore(session: Session, ckpt: dict) -> None:
         _load_optimizer(session, model, slot.optimizer, ckpt["optimizers"][name])
         slot.schedule.load_state_dict(ckpt["schedules"][name])
         slot.steps = (ckpt.get("steps") or {}).get(name, ckpt.get("step", 0))
-    if ckpt.get("program") and hasattr(session.program, "load_state_dict"):
+    if ckpt.get("program"):
         session.program.load_state_dict(ckpt["program"])
     if session.updater.scaler is not None and ckpt.get("scaler"):
         session.updater.scaler.load_state_dict(ckpt["scaler"])

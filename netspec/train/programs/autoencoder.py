@@ -13,11 +13,12 @@ logged as ``train.sparsity`` / ``val.sparsity`` together with the node's mean ac
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
 from ..generative_losses import kl_sparsity, l1_activity
+from .base import ProgramContext
 from .supervised import Batch, Supervised
 from .tally import Means
 
@@ -41,18 +42,10 @@ class Autoencoder(Supervised):
 
     name = "autoencoder"
 
-    @classmethod
-    def from_session(cls, ctx: Any) -> "Autoencoder":
-        self = cls(ctx.forward["model"], ctx.plan, ctx.inputs, ctx.device, ctx.class_weights, 0.5, ctx.train.train_metrics)
-        self.graph_module = ctx.models["model"]
-        self.models = {"model": ctx.models["model"]}
-        return self
-
-    def __init__(self, model: Any, plan: Any, inputs: dict[str, str], device: torch.device,
-                 class_weights: Optional[torch.Tensor] = None, threshold: float = 0.5, train_metrics: bool = False) -> None:
-        super().__init__(model, plan, inputs, device, class_weights, threshold, train_metrics)
-        self.noise, self.sparsity = plan.program.noise, plan.program.sparsity
-        self.graph_module = model
+    def __init__(self, ctx: ProgramContext) -> None:
+        super().__init__(ctx)
+        self.noise, self.sparsity = ctx.plan.program.noise, ctx.plan.program.sparsity
+        self.graph_module = ctx.models["model"]  # forward_capture reads the sparsity node (outside any wrapper)
         self.metrics = {"eval": _Joined(self.metrics["eval"]), "train": _Joined(self.metrics.get("train"))}
 
     def forward(self, inputs: list[torch.Tensor]) -> tuple[dict[str, torch.Tensor], Any]:

@@ -24,12 +24,13 @@ from ...graph import Graph
 from ...losses import LOSSES
 from ..losses import build_loss
 from ..pairs import PartnerSampler
+from .base import ProgramContext, TrainProgram
 from .tally import Means
 
 Batch = dict[str, torch.Tensor]
 
 
-class Contrastive:
+class Contrastive(TrainProgram):
     name = "contrastive"
 
     @staticmethod
@@ -39,12 +40,10 @@ class Contrastive:
         first = plan.roles["inputs"][0]
         return Graph(name=g.name, path=g.path, inputs={first: g.inputs[first]}, nodes=g.nodes, outputs=[], dims=g.dims)
 
-    @classmethod
-    def from_session(cls, ctx: Any) -> "Contrastive":
-        return cls(ctx.models["model"], ctx.forward["model"], ctx.plan, ctx.inputs, ctx.data.arrays, ctx.device, ctx.train.seed)
-
-    def __init__(self, model: torch.nn.Module, forward: Any, plan: Any, inputs: dict[str, str],
-                 arrays: dict[str, dict[str, Any]], device: torch.device, seed: int = 0) -> None:
+    def __init__(self, ctx: ProgramContext) -> None:
+        model, forward, plan, inputs, device, seed = (ctx.models["model"], ctx.forward["model"], ctx.plan, ctx.inputs,
+                                                      ctx.device, ctx.train.seed)
+        arrays: dict[str, dict[str, Any]] = ctx.data.arrays
         p, binding = plan.program, plan.losses[0]
         self.program, self.model, self.models = p, forward, {"model": model}
         self.triplets = plan.roles["sampling"] == "triplets"

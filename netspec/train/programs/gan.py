@@ -26,6 +26,7 @@ import torch
 
 from ..generative_losses import d_accuracy, d_loss, g_loss, gradient_penalty
 from ..samples import draw_noise, is_image, save_samples
+from .base import ProgramContext, TrainProgram
 from .tally import Means
 
 Batch = dict[str, torch.Tensor]
@@ -45,20 +46,17 @@ def frozen(model: torch.nn.Module) -> Iterator[None]:
             p.requires_grad_(flag)
 
 
-class Gan:
+class Gan(TrainProgram):
     name = "gan"
 
     @staticmethod
     def data_graph(graphs: dict, plan: Any) -> Any:
         return graphs[plan.program.discriminator]
 
-    @classmethod
-    def from_session(cls, ctx: Any) -> "Gan":
+    def __init__(self, ctx: ProgramContext) -> None:
+        models, forward, plan, inputs, device, seed = ctx.models, ctx.forward, ctx.plan, ctx.inputs, ctx.device, ctx.train.seed
         classes = (ctx.data.preprocessor.state_dict().get("classes") or []) if ctx.data is not None else []
-        return cls(ctx.models, ctx.forward, ctx.plan, ctx.inputs, ctx.device, ctx.train.seed, len(classes) or None)
-
-    def __init__(self, models: dict[str, torch.nn.Module], forward: dict[str, Any], plan: Any, inputs: dict[str, str],
-                 device: torch.device, seed: int = 0, num_classes: Optional[int] = None) -> None:
+        num_classes = len(classes) or None
         p, roles = plan.program, plan.roles
         self.program, self.kind, self.device = p, p.loss.type, device
         self.models = {p.generator: models[p.generator], p.discriminator: models[p.discriminator]}

@@ -25,45 +25,42 @@ from __future__ import annotations
 from typing import Any, Optional
 
 import torch
+import torch.distributed as dist
 
 from ...errors import TrainError
+from ...spec.train import Sgd
 from ..metrics import MetricSet
-from .supervised import Batch
+from .base import Batch, ProgramContext, TrainProgram
 
 
-class Perceptron:
+class Perceptron(TrainProgram):
     """One affine unit trained by the perceptron rule, sample by sample, without gradients."""
 
     name = "perceptron"
 
-    @classmethod
-    def from_session(cls, ctx: Any) -> "Perceptron":
-        import torch.distributed as dist
-
-        if dist.is_available() and dist.is_initialized():
-            raise TrainError("the perceptron rule is sequential (each update depends on the one before): it runs in one "
-                             "process", path=("train", "program"), hint="train without --nproc-per-node / torchrun")
-        return cls(ctx.models["model"], ctx.plan, ctx.inputs, ctx.device, ctx.train.train_metrics)
 
     @classmethod
     def rule_optimizer(cls, train: Any) -> Any:
         """The optimizer the session gives the model: never stepped; it holds the rule's lr (logged as ``lr``)."""
-        from ...spec.train import Sgd
-
         return Sgd(type="sgd", lr=train.program.lr)
 
-    def __init__(self, model: torch.nn.Module, plan: Any, inputs: dict[str, str], device: torch.device,
-                 train_metrics: bool = False) -> None:
+    def __init__(self, ctx: ProgramContext) -> None:
+        if dist.is_available() and dist.is_initialized():
+            raise TrainError("the perceptron rule is sequential (each update depends on the one before): it runs in one "
+                             "process", path=("train", "program"), hint="train without --nproc-per-node / torchrun")
+        model, plan, inputs, device, train_metrics = (ctx.models["model"], ctx.plan, ctx.inputs, ctx.device,
+                                                      ctx.train.train_metrics)
         self.model = model
         self.models = {"model": model}
         self.field = inputs[model.input_names[0]]
         self.metric_output, self.metric_target = plan.roles["output"], plan.losses[0].target
         self.output_names = list(model.output_names)
-        self.unit = model.get_submodule(plan.roles["unit"])
+        unit: Any = model.get_submodule(plan.roles["unit"])  # the compiled linear (weight, bias, out_features)
+        self.unit = unit
         self.decide = model.get_submodule(plan.roles["decision"]) if plan.roles["decision"] else None
         self.lr = float(plan.program.lr)
-        classes = self.unit.out_features
-        self.eye = torch.eye(classes, device=device) if self.decide is None else None
+        classes = int(unit.out_features)
+        self.eye: Any = torch.eye(classes, device=device) if self.decide is None else None
         make = lambda: MetricSet(plan.metrics, plan, device, 0.5, probabilities=self.decide is not None)  # noqa: E731
         self.metrics = {"eval": make(), "train": _Mistakes(make() if train_metrics else None, device)}
 

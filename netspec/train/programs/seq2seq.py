@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
-from typing import Any, Optional
+from typing import Any
 
 import torch
 
 from ...generate.decode import decode
 from ..metrics import MetricSet
+from .base import ProgramContext
 from .supervised import Batch, Supervised
 
 
@@ -60,15 +61,15 @@ class Seq2SeqMetrics:
 class Seq2Seq(Supervised):
     name = "seq2seq"
 
-    def __init__(self, model: torch.nn.Module, plan: Any, inputs: dict[str, str], device: torch.device,
-                 class_weights: Optional[torch.Tensor] = None, threshold: float = 0.5, train_metrics: bool = False) -> None:
-        super().__init__(model, replace(plan, metrics=[]), inputs, device, class_weights, threshold, False)
+    def __init__(self, ctx: ProgramContext) -> None:
+        plan, device = ctx.plan, ctx.device
+        super().__init__(replace(ctx, plan=replace(plan, metrics=[]), train=ctx.train.model_copy(update={"train_metrics": False})))
         self.config = plan.program
         self.special = self.config.special_tokens
-        self.prefix_index = list(model.input_names).index(self.config.decoder_input)
+        self.prefix_index = list(ctx.models["model"].input_names).index(self.config.decoder_input)
         self.logits_index = self.output_names.index(self.metric_output)
         self.metrics = {"eval": Seq2SeqMetrics(plan, device, self.special.pad)}
-        if train_metrics:
+        if ctx.train.train_metrics:
             self.metrics["train"] = Seq2SeqMetrics(plan, device, self.special.pad)
 
     def _logits(self, args: list[torch.Tensor]) -> torch.Tensor:

@@ -2,33 +2,34 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable, Optional
+import contextlib
+from typing import Any, Callable
 
 import torch
-from torch import nn
 
 from ...losses import LOSSES
 from ..losses import build_loss
 from ..metrics import MetricSet
+from .base import Batch, LossTerm, ProgramContext, TrainProgram
 
-Batch = dict[str, torch.Tensor]
 
-
-class Supervised:
+class Supervised(TrainProgram):
     """One model: forward the bound input fields, sum the weighted losses, one optimizer step."""
 
     name = "supervised"
 
-    def __init__(self, model: nn.Module, plan: Any, inputs: dict[str, str], device: torch.device,
-                 class_weights: Optional[torch.Tensor] = None, threshold: float = 0.5, train_metrics: bool = False) -> None:
-        self.model = model
-        self.models = {"model": model}
-        self.fields = [inputs[name] for name in model.input_names]
-        self.output_names = list(model.output_names)
-        recon_field = inputs[model.input_names[0]]
-        self.terms: list[tuple[float, tuple[str, ...], str, Callable]] = []
+    def __init__(self, ctx: ProgramContext) -> None:
+        plan, inputs, device = ctx.plan, ctx.inputs, ctx.device
+        graph_module = ctx.models["model"]
+        self.model = ctx.forward["model"]  # wrapped (DDP/FSDP) and compiled as the run asks
+        self.models = {"model": graph_module}
+        self.fields = [inputs[name] for name in graph_module.input_names]
+        self.output_names = list(graph_module.output_names)
+        recon_field = inputs[graph_module.input_names[0]]
+        threshold, train_metrics = getattr(ctx.train.task, "threshold", 0.5), ctx.train.train_metrics
+        self.terms: list[LossTerm] = []
         for b in plan.losses:
-            fn = build_loss(b.spec, plan.mode, class_weights, plan.ignore_index)
+            fn = build_loss(b.spec, plan.mode, ctx.class_weights, plan.ignore_index)
             if hasattr(fn, "to"):
                 fn = fn.to(device)
             self.terms.append((b.spec.weight, b.outputs, b.target or recon_field, fn))
@@ -69,10 +70,14 @@ class Supervised:
 
     @torch.no_grad()
     def eval_step(self, batch: Batch, autocast: Any = None) -> torch.Tensor:
-        import contextlib
-
         with autocast() if autocast is not None else contextlib.nullcontext():
             outs, loss = self.forward_loss(batch)
         self.metrics["eval"].update(outs[self.metric_output], batch[self.metric_target])
         return loss
 
+    def compile(self, compile_fn: Callable[[Any], Any]) -> None:
+        """The loss compiles into the forward pass (fused)."""
+        self.forward_loss = compile_fn(self.forward_loss)  # type: ignore[method-assign]
+
+    def loss_terms(self) -> list[LossTerm]:
+        return self.terms

@@ -18,28 +18,25 @@ from typing import Any
 import torch
 
 from ..generative_losses import kl_normal, reconstruction
+from .base import ProgramContext, TrainProgram
 from .tally import Means
 
 Batch = dict[str, torch.Tensor]
 
 
-class Vae:
+class Vae(TrainProgram):
     name = "vae"
 
     @staticmethod
     def data_graph(graphs: dict, plan: Any) -> Any:
         return graphs[plan.program.encoder]
 
-    @classmethod
-    def from_session(cls, ctx: Any) -> "Vae":
-        batches = len(ctx.data.loaders["train"]) / max(ctx.train.accumulate, 1)
-        return cls(ctx.models, ctx.forward, ctx.plan, ctx.inputs, warmup_steps=ctx.plan.program.beta_warmup_epochs * batches)
-
-    def __init__(self, models: dict[str, torch.nn.Module], forward: dict[str, Any], plan: Any, inputs: dict[str, str],
-                 warmup_steps: float = 0.0) -> None:
+    def __init__(self, ctx: ProgramContext) -> None:
+        models, forward, plan, inputs = ctx.models, ctx.forward, ctx.plan, ctx.inputs
         p = plan.program
         self.program = p
-        self.warmup_steps = warmup_steps
+        batches = len(ctx.data.loaders["train"]) / max(ctx.train.accumulate, 1) if ctx.data is not None else 0
+        self.warmup_steps = p.beta_warmup_epochs * batches  # the KL warm-up, in optimizer steps
         self.models = {p.encoder: models[p.encoder], p.decoder: models[p.decoder]}
         self.encoder, self.decoder = forward[p.encoder], forward[p.decoder]
         self.enc_outputs = list(models[p.encoder].output_names)

@@ -17,56 +17,70 @@ True when the model's output is a 0/1 decision rather than scores (a consumer mu
 sigmoid to it).
 """
 
-from __future__ import annotations
+from typing import Any, ClassVar, Literal, Optional
 
-from typing import Any, Optional
+from pydantic import Field
 
 from ..errors import SpecError, SpecPath
-from ..layers.activation import Step
-from .plan import CLASS_METRICS, LossBinding, TrainPlan, _bindings, monitor_mode
+from ..strict import PositiveFloat
+from .base import PROGRAMS, Planner, ProgramSpec
+from .plan import LossBinding, TrainPlan, monitor_mode
 
 PROGRAM: SpecPath = ("train", "program")
 UNIT_HINT = ("a perceptron is `- flatten` (optional), then `- linear: {out_features: 1, activation: step}` (0/1 labels) "
              "or `- linear: {out_features: C}` (C classes); other models train with the supervised program")
-#: metrics logged by default, and the ones that fit (a binary unit outputs decisions: no scores to rank for auroc)
+#: metrics logged by default (a binary unit outputs decisions: no scores to rank for auroc)
 DEFAULTS = {"binary": ["accuracy", "f1"], "multiclass": ["accuracy", "f1_macro"]}
-FITS = {"binary": CLASS_METRICS - {"auroc"}, "multiclass": CLASS_METRICS}
 #: train settings the rule does not use
 UNUSED = ("loss", "optimizer", "optimizers", "schedule", "grad_clip")
+#: the layers (and activations) that turn the unit's score into a 0/1 decision
+STEPS = ("step", "heaviside")
 
 
-def plan_perceptron(spec: Any, graphs: dict, errors: list, warnings: list) -> Optional[TrainPlan]:
-    train, before = spec.train, len(errors)
-    if len(graphs) != 1:
-        errors.append(SpecError(f"the perceptron program trains one unit; this spec has {len(graphs)} models",
-                                path=("models",), at_key=True, hint=UNIT_HINT))
-        return None
-    graph = next(iter(graphs.values()))
-    unit = _unit(graph, errors)
-    _settings(spec, train, errors)
-    if unit is None or len(errors) > before:
-        return None
-    linear, decision, out_name = unit
-    mode = "binary" if linear.layer.out_features == 1 else "multiclass"
-    _task(train, mode, errors)
-    metrics = _metrics(train, mode, errors)
-    logged = ["train.loss", "val.loss", "lr", "train.errors"] + [f"val.{m.key}" for m in metrics]
-    if train.train_metrics:
-        logged += [f"train.{m.key}" for m in metrics]
-    es = train.early_stopping
-    monitor = es.monitor if es else "val.loss"
-    if es and monitor not in logged:
-        errors.append(SpecError(f"early stopping monitors {monitor!r}, which is not logged", path=("train", "early_stopping", "monitor"),
-                                hint=f"logged: {', '.join(k for k in logged if k != 'lr')}"))
-    _bindings(spec, graph, errors)
-    num_classes = 2 if mode == "binary" else linear.layer.out_features
-    plan = TrainPlan(mode, num_classes, [LossBinding(train.program, (out_name,), "target", PROGRAM)], metrics, logged,
-                     monitor, monitor_mode(monitor, es.mode if es else "auto"))
-    plan.program = train.program
-    plan.roles = {"unit": linear.name, "decision": decision, "output": out_name, "decisions": mode == "binary"}
-    if spec.data is not None:
-        plan.input_fields = {name: spec.data.inputs.get(name) for name in graph.inputs}
-    return plan
+@PROGRAMS.register
+class PerceptronProgram(ProgramSpec):
+    """Rosenblatt's perceptron rule, online: a mistake moves the unit's weights by ± lr · x (no gradient)."""
+    type: Literal["perceptron"]
+    lr: PositiveFloat = Field(1.0, description="Step size of the rule: a mistake adds ± lr · x to the weights and ± lr "
+                                               "to the bias.")
+
+    EXAMPLE: ClassVar[str] = "{type: perceptron, lr: 0.5}"
+    runtime: ClassVar[str] = "netspec.train.programs.perceptron:Perceptron"
+
+    def plan(self, planner: Planner) -> Optional[TrainPlan]:
+        spec, graphs, errors = planner.spec, planner.graphs, planner.errors
+        train, before = spec.train, len(errors)
+        if len(graphs) != 1:
+            errors.append(SpecError(f"the perceptron program trains one unit; this spec has {len(graphs)} models",
+                                    path=("models",), at_key=True, hint=UNIT_HINT))
+            return None
+        graph = next(iter(graphs.values()))
+        unit = _unit(graph, errors)
+        _settings(spec, train, errors)
+        if unit is None or len(errors) > before:
+            return None
+        linear, decision, out_name = unit
+        mode = "binary" if linear.layer.out_features == 1 else "multiclass"
+        _task(train, mode, errors)
+        metrics = _metrics(planner, train, mode, errors)
+        logged = ["train.loss", "val.loss", "lr", "train.errors"] + [f"val.{m.key}" for m in metrics]
+        if train.train_metrics:
+            logged += [f"train.{m.key}" for m in metrics]
+        es = train.early_stopping
+        monitor = es.monitor if es else "val.loss"
+        if es and monitor not in logged:
+            errors.append(SpecError(f"early stopping monitors {monitor!r}, which is not logged",
+                                    path=("train", "early_stopping", "monitor"),
+                                    hint=f"logged: {', '.join(k for k in logged if k != 'lr')}"))
+        planner.bindings(graph)
+        num_classes = 2 if mode == "binary" else linear.layer.out_features
+        plan = TrainPlan(mode, num_classes, [LossBinding(self, (out_name,), "target", PROGRAM)], metrics, logged,
+                         monitor, monitor_mode(monitor, es.mode if es else "auto"))
+        plan.program = self
+        plan.roles = {"unit": linear.name, "decision": decision, "output": out_name, "decisions": mode == "binary"}
+        if spec.data is not None:
+            plan.input_fields = {name: spec.data.inputs.get(name) for name in graph.inputs}
+        return plan
 
 
 def _unit(graph: Any, errors: list) -> Optional[tuple[Any, Optional[str], str]]:
@@ -81,7 +95,7 @@ def _unit(graph: Any, errors: list) -> Optional[tuple[Any, Optional[str], str]]:
         return None
     chain.append(linear)
     rest = nodes[len(chain):]
-    if rest and isinstance(rest[0].layer, Step) and linear.layer.activation is None:
+    if rest and rest[0].layer.tag in STEPS and linear.layer.activation is None:
         chain.append(rest.pop(0))
     for node in rest:
         errors.append(SpecError(f"the perceptron program trains one affine unit (an optional flatten, then one linear); "
@@ -120,11 +134,11 @@ def _linear(node: Any, step: Any, errors: list) -> None:
                                     "apply", **where, hint=f"drop {option}"))
     act = layer.activation
     if layer.out_features == 1:
-        if step is None and not isinstance(act, Step):
+        if step is None and getattr(act, "tag", None) not in STEPS:
             what = f"ends in {act.tag}" if act is not None else "has no activation"
             errors.append(SpecError(f"a single perceptron unit outputs its 0/1 decision, step(w·x + b); this one {what}",
                                     **where, hint="give it `activation: step` (or use out_features: C ≥ 2 for C classes)"))
-    elif isinstance(act, Step) or step is not None:
+    elif getattr(act, "tag", None) in STEPS or step is not None:
         errors.append(SpecError(f"{layer.out_features} step units would be {layer.out_features} separate binary perceptrons; "
                                 "the multiclass perceptron predicts the argmax of C scores", **where,
                                 hint="drop the step: `linear: {out_features: C}`"))
@@ -174,17 +188,16 @@ def _task(train: Any, mode: str, errors: list) -> None:
                                 hint="one unit with a step is binary (0/1 labels); C ≥ 2 scores are multiclass"))
 
 
-def _metrics(train: Any, mode: str, errors: list) -> list:
-    from .train import Metric, _metric_shorthand
-
+def _metrics(planner: Planner, train: Any, mode: str, errors: list) -> list:
     if train.metrics is None:
-        return [Metric.model_validate(_metric_shorthand(m)) for m in DEFAULTS[mode]]
+        return [planner.metric(m) for m in DEFAULTS[mode]]
+    fits = planner.fitting_metrics("binary" if mode == "binary" else "multiclass") - ({"auroc"} if mode == "binary" else set())
     seen: set[str] = set()
     for i, m in enumerate(train.metrics):
-        if m.type not in FITS[mode]:
+        if m.type not in fits:
             why = " (a step unit outputs 0/1 decisions, no scores to rank)" if m.type == "auroc" else ""
             errors.append(SpecError(f"metric {m.type!r} does not fit the {mode} perceptron{why}", path=("train", "metrics", i),
-                                    hint=f"use one of: {', '.join(sorted(FITS[mode]))}"))
+                                    hint=f"use one of: {', '.join(sorted(fits))}"))
         if m.key in seen:
             errors.append(SpecError(f"metric {m.key!r} is listed twice", path=("train", "metrics", i), hint="give one of them a `name`"))
         seen.add(m.key)
