@@ -55,16 +55,9 @@ SPEC_MAY_IMPORT = (
 # It moves out of spec/ (then this set is emptied); each entry is (importing module, imported module).
 KNOWN_SPEC_VIOLATIONS: set[tuple[str, str]] = set()
 
-# Import cycles that other changes break, each the exact set of modules of one cycle (strongly
-# connected component). Remove an entry when its cycle is gone (the test says so).
-# - the training programs: programs/__init__ -> programs/gan -> train/samples -> train/session ->
-#   programs (the programs' interface and session hooks are being reworked separately);
-KNOWN_PROGRAM_CYCLE = frozenset({"netspec.train.programs", "netspec.train.programs.gan", "netspec.train.samples",
-                                 "netspec.train.session"})
-# - the graph planning code in spec/ (plan <-> the program checks), which moves out of spec/.
-KNOWN_SPEC_PLANNING_CYCLE = frozenset({"netspec.spec.plan", "netspec.spec.generative_checks",
-                                       "netspec.spec.perceptron_checks"})
-KNOWN_CYCLES = {KNOWN_PROGRAM_CYCLE, KNOWN_SPEC_PLANNING_CYCLE}
+# Import cycles still open: none. An entry here would be the exact set of modules of one cycle (a
+# strongly connected component), with the reason it is allowed; the test says when it is gone.
+KNOWN_CYCLES: set[frozenset[str]] = set()
 
 # The layers (the registry below the spec) and the modules that must never reach train/export.
 LAYERS = "netspec.layers"
