@@ -175,10 +175,10 @@ def _task(train: Any, mode: str, errors: list) -> None:
 
 
 def _metrics(train: Any, mode: str, errors: list) -> list:
-    from .train import Metric, _metric_shorthand
+    from ..metrics import metric
 
     if train.metrics is None:
-        return [Metric.model_validate(_metric_shorthand(m)) for m in DEFAULTS[mode]]
+        return [metric(m) for m in DEFAULTS[mode]]
     seen: set[str] = set()
     for i, m in enumerate(train.metrics):
         if m.type not in FITS[mode]:

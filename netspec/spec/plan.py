@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import NetspecError, SpecError, SpecPath
+from ..metrics import Metric, direction, metric, metrics_for
 from .gradient_checks import zero_gradient_warnings
 from .prediction_checks import check_prediction_program
 from .prediction_programs import PROGRAM_MODES
-from .train import LOSSES_ON_PAIRS, Metric, TrainSpec
+from .train import LOSSES_ON_PAIRS, TrainSpec
 
 #: loss types that fit each task mode
 FITS = {
@@ -31,21 +32,14 @@ FITS = {
     "seq2seq": {"cross_entropy", "nll", "focal"},
     "segmentation": {"cross_entropy", "nll", "focal", "dice"},
 }
-CLASS_METRICS = {"accuracy", "precision", "recall", "f1", "auroc", "confusion_matrix", "iou", "dice"}
-METRICS_FOR = {
-    "multiclass": CLASS_METRICS, "binary": CLASS_METRICS, "multilabel": CLASS_METRICS,
-    "regression": {"mse", "rmse", "mae", "r2"}, "reconstruction": {"mse", "rmse", "mae", "r2"},
-    "language_model": {"perplexity", "accuracy"},
-    "seq2seq": {"exact_match", "accuracy", "perplexity"},
-    "segmentation": CLASS_METRICS - {"auroc"},
-}
+#: the metrics of classification (each metric's class says which tasks it fits: netspec.metrics)
+CLASS_METRICS = frozenset(metrics_for("multiclass"))
 DEFAULT_METRICS = {
     "multiclass": ["accuracy", "f1_macro"], "binary": ["accuracy", "f1", "auroc"], "multilabel": ["accuracy", "f1_macro"],
     "regression": ["mse", "rmse", "mae", "r2"], "reconstruction": ["mse", "mae"],
     "language_model": ["perplexity", "accuracy"],
     "seq2seq": ["exact_match", "accuracy"], "segmentation": ["iou", "dice", "accuracy"],
 }
-MAXIMIZE = ("accuracy", "precision", "recall", "f1", "auroc", "r2", "iou", "dice", "exact_match")
 SOFTMAXED = {"cross_entropy", "bce_with_logits", "focal", "dice"}
 
 
@@ -75,10 +69,8 @@ class TrainPlan:
 
 
 def monitor_mode(key: str, mode: str = "auto") -> str:
-    if mode != "auto":
-        return mode
-    name = key.split(".", 1)[-1]
-    return "max" if name in MAXIMIZE or name.split("_")[0] in MAXIMIZE else "min"
+    """``min`` or ``max`` for a monitored key: ``mode`` unless auto, else the named metric's direction."""
+    return mode if mode != "auto" else direction(key)
 
 
 def plan_training(spec: Any, graphs: dict, errors: list[NetspecError], warnings: list[NetspecError],
@@ -255,14 +247,12 @@ def _losses(train: TrainSpec, mode: str, graph: Any, out_types: dict, errors: li
 
 def _metrics(train: TrainSpec, mode: str, errors: list) -> list[Metric]:
     if train.metrics is None:
-        from .train import _metric_shorthand
-
-        return [Metric.model_validate(_metric_shorthand(m)) for m in DEFAULT_METRICS[mode]]
+        return [metric(m) for m in DEFAULT_METRICS[mode]]
     seen: set[str] = set()
     for i, m in enumerate(train.metrics):
-        if m.type not in METRICS_FOR[mode]:
+        if mode not in m.TASKS:
             errors.append(SpecError(f"metric {m.type!r} does not fit the task ({mode})", path=("train", "metrics", i),
-                                    hint=f"use one of: {', '.join(sorted(METRICS_FOR[mode]))}"))
+                                    hint=f"use one of: {', '.join(sorted(metrics_for(mode)))}"))
         if m.key in seen:
             errors.append(SpecError(f"metric {m.key!r} is listed twice", path=("train", "metrics", i),
                                     hint="give one of them a `name`"))
