@@ -33,11 +33,11 @@ class DiceScore(PerClassMetric):
     TASKS = CLASSIFICATION
     HIGHER_IS_BETTER = True
     EXAMPLE = "{type: dice}"
-    # binary and multilabel: the Dice score of 0/1 predictions is their F1 score; multiclass: DiceScore below
-    CLASSES = ("BinaryF1Score", "MultilabelF1Score", "")
+    # the Dice score of decisions is their F1 score; segmentation masks: torchmetrics' DiceScore below
+    CLASSES = ("BinaryF1Score", "MultilabelF1Score", "MulticlassF1Score")
 
     def build(self, task: MetricTask) -> Any:
-        if task.mode in ("binary", "multilabel"):
+        if task.mode != "segmentation":
             return super().build(task)
         from torchmetrics import segmentation
 
