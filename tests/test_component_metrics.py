@@ -36,58 +36,58 @@ class View:
     k: int = K
 
 
-def _cls_args(v: View, avg: str) -> dict:
+def _cls_args(v: View, m: Any) -> dict:
     if v.kind == "binary":
         return {}
     if v.kind == "multilabel":
-        return {"average": avg}
-    return {"average": avg, "labels": list(range(v.k))}
+        return {"average": m.resolved_average}
+    return {"average": m.resolved_average, "labels": list(range(v.k))}
 
 
-def _accuracy(v: View, avg: str) -> float:
+def _accuracy(v: View, m: Any) -> float:
     if v.kind == "multilabel":
         return float((v.pred == v.y).mean())  # per label, then the mean: the same as pooled
-    if v.kind == "multiclass" and avg == "macro":
+    if v.kind == "multiclass" and m.resolved_average == "macro":
         return skm.recall_score(v.y, v.pred, average="macro", labels=list(range(v.k)), zero_division=0)
     return skm.accuracy_score(v.y, v.pred)
 
 
 def _sk(fn: Callable) -> Callable:
-    return lambda v, avg: fn(v.y, v.pred, **_cls_args(v, avg), zero_division=0)
+    return lambda v, m: fn(v.y, v.pred, **_cls_args(v, m), zero_division=0)
 
 
-def _auroc(v: View, avg: str) -> float:
+def _auroc(v: View, m: Any) -> float:
     if v.kind == "multiclass":
-        return skm.roc_auc_score(v.y, v.scores, multi_class="ovr", average=avg, labels=list(range(v.k)))
-    return skm.roc_auc_score(v.y, v.scores, **({"average": avg} if v.kind == "multilabel" else {}))
+        return skm.roc_auc_score(v.y, v.scores, multi_class="ovr", average=m.resolved_average, labels=list(range(v.k)))
+    return skm.roc_auc_score(v.y, v.scores, **({"average": m.resolved_average} if v.kind == "multilabel" else {}))
 
 
-def _confusion(v: View, avg: str) -> list:
+def _confusion(v: View, m: Any) -> list:
     if v.kind == "multilabel":
         return skm.multilabel_confusion_matrix(v.y, v.pred).tolist()
     return skm.confusion_matrix(v.y, v.pred, labels=list(range(2 if v.kind == "binary" else v.k))).tolist()
 
 
-def _perplexity(v: View, avg: str) -> float:
+def _perplexity(v: View, m: Any) -> float:
     logits, y = v.scores
     keep = y != IGNORE
     return float(torch.nn.functional.cross_entropy(logits[keep], y[keep]).exp())
 
 
-#: tag -> (direction when monitored, reference value from a View and the resolved average)
-REFERENCE: dict[str, tuple[str, Callable[[View, str], Any]]] = {
+#: tag -> (direction when monitored, reference value from a View and the metric's spec, its options)
+REFERENCE: dict[str, tuple[str, Callable[[View, Any], Any]]] = {
     "accuracy": ("max", _accuracy),
     "precision": ("max", _sk(skm.precision_score)),
     "recall": ("max", _sk(skm.recall_score)),
     "f1": ("max", _sk(skm.f1_score)),
     "auroc": ("max", _auroc),
     "confusion_matrix": ("min", _confusion),
-    "mse": ("min", lambda v, avg: skm.mean_squared_error(v.y, v.pred)),
-    "rmse": ("min", lambda v, avg: np.sqrt(skm.mean_squared_error(v.y, v.pred))),
-    "mae": ("min", lambda v, avg: skm.mean_absolute_error(v.y, v.pred)),
-    "r2": ("max", lambda v, avg: skm.r2_score(v.y, v.pred)),
+    "mse": ("min", lambda v, m: skm.mean_squared_error(v.y, v.pred)),
+    "rmse": ("min", lambda v, m: np.sqrt(skm.mean_squared_error(v.y, v.pred))),
+    "mae": ("min", lambda v, m: skm.mean_absolute_error(v.y, v.pred)),
+    "r2": ("max", lambda v, m: skm.r2_score(v.y, v.pred)),
     "perplexity": ("min", _perplexity),
-    "exact_match": ("max", lambda v, avg: float(np.mean([(p == t)[t != IGNORE].all() for p, t in zip(v.pred, v.y)]))),
+    "exact_match": ("max", lambda v, m: float(np.mean([(p == t)[t != IGNORE].all() for p, t in zip(v.pred, v.y)]))),
     "iou": ("max", _sk(skm.jaccard_score)),
     "dice": ("max", _sk(skm.f1_score)),  # the Dice score of 0/1 decisions is their F1 score
 }
@@ -171,7 +171,7 @@ def test_metric_matches_its_reference(tag, mode, form):
         for s in range(0, len(y), step):  # accumulated over several batches
             ms.update(out[s: s + step], y[s: s + step])
         got, view = ms.compute()[spec.key], _view(mode, out, y, spec)
-    want = REFERENCE[tag][1](view, getattr(spec, "resolved_average", "macro"))
+    want = REFERENCE[tag][1](view, spec)
     if isinstance(want, list):
         assert got == want
     else:
