@@ -90,6 +90,7 @@ REFERENCE: dict[str, tuple[str, Callable[[View, Any], Any]]] = {
     "exact_match": ("max", lambda v, m: float(np.mean([(p == t)[t != IGNORE].all() for p, t in zip(v.pred, v.y)]))),
     "iou": ("max", _sk(skm.jaccard_score)),
     "dice": ("max", _sk(skm.f1_score)),  # the Dice score of 0/1 decisions is their F1 score
+    "cohen_kappa": ("max", lambda v, m: skm.cohen_kappa_score(v.y, v.pred, weights=m.weights)),
 }
 
 

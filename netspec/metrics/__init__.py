@@ -14,6 +14,7 @@ from . import classification  # noqa: E402,F401  accuracy, precision, recall, f1
 from . import regression  # noqa: E402,F401  mse, rmse, mae, r2
 from . import sequence  # noqa: E402,F401  perplexity, exact_match
 from . import overlap  # noqa: E402,F401  iou, dice
+from . import kappa  # noqa: E402,F401  cohen_kappa
 
 __all__ = ["AVERAGES", "METRICS", "AveragedMetric", "Metric", "MetricTask", "direction", "metric", "metric_names",
            "metric_shorthand", "metrics_for"]
