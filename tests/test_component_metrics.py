@@ -9,8 +9,9 @@ fails ``test_every_metric_has_a_reference``; so does a reference for a metric th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -128,7 +129,7 @@ def _view(mode: str, out: torch.Tensor, y: torch.Tensor, spec: Any) -> View:
     if spec.SEQUENCES:
         return View("sequences", y.numpy(), y.numpy(), (out, y))
     if mode == "segmentation":
-        out, y = out.movedim(1, -1), y
+        out = out.movedim(1, -1)  # (N, H, W, C): one row per pixel
     logits, target = out.reshape(-1, K), y.reshape(-1)
     keep = target != IGNORE
     logits, target = logits[keep], target[keep]

@@ -10,11 +10,13 @@ from .base import (AVERAGES, METRICS, AveragedMetric, Metric, MetricTask, direct
                    metric_shorthand, metrics_for)
 
 # the metric modules, in registration order (each registers its classes on import)
-from . import classification  # noqa: E402,F401  accuracy, precision, recall, f1, auroc, confusion_matrix
-from . import regression  # noqa: E402,F401  mse, rmse, mae, r2
-from . import sequence  # noqa: E402,F401  perplexity, exact_match
-from . import overlap  # noqa: E402,F401  iou, dice
-from . import kappa  # noqa: E402,F401  cohen_kappa
+# isort: off
+from . import classification  # noqa: F401  accuracy, precision, recall, f1, auroc, confusion_matrix
+from . import regression  # noqa: F401  mse, rmse, mae, r2
+from . import sequence  # noqa: F401  perplexity, exact_match
+from . import overlap  # noqa: F401  iou, dice
+from . import kappa  # noqa: F401  cohen_kappa
+# isort: on
 
 __all__ = ["AVERAGES", "METRICS", "AveragedMetric", "Metric", "MetricTask", "direction", "metric", "metric_names",
            "metric_shorthand", "metrics_for"]

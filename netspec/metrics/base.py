@@ -26,8 +26,9 @@ from ..strict import StrictModel
 
 #: the averages an ``AveragedMetric`` takes, which are also the ``<type>_<average>`` shorthand's suffixes
 AVERAGES = ("macro", "micro")
+Average = Literal["micro", "macro"]
 #: torchmetrics' per-batch argument checks are skipped: inputs come from our own model and data checks
-FAST = {"validate_args": False}
+FAST: dict[str, Any] = {"validate_args": False}
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,14 @@ class Metric(StrictModel):
 class AveragedMetric(Metric):
     """A per-class metric that takes ``average`` (``<type>_macro`` / ``<type>_micro`` in a list)."""
 
-    DEFAULT_AVERAGE: ClassVar[str] = "macro"
+    DEFAULT_AVERAGE: ClassVar[Average] = "macro"
 
-    average: Optional[Literal["micro", "macro"]] = Field(
+    average: Optional[Average] = Field(
         None, description="Over classes: micro pools every class's counts, macro averages the per-class values "
                           "(default: macro).")
 
     @property
-    def resolved_average(self) -> str:
+    def resolved_average(self) -> Average:
         return self.average or self.DEFAULT_AVERAGE
 
 

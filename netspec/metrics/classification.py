@@ -12,7 +12,7 @@ from typing import Any, ClassVar, Literal, Optional
 
 from pydantic import Field
 
-from .base import FAST, METRICS, AveragedMetric, Metric, MetricTask
+from .base import FAST, METRICS, Average, AveragedMetric, Metric, MetricTask
 
 CLASSIFICATION = frozenset({"binary", "multiclass", "multilabel", "segmentation"})
 
@@ -43,7 +43,7 @@ class Accuracy(PerClassMetric):
     In language-model and seq2seq tasks, the share of correct tokens (padding ignored)."""
 
     type: Literal["accuracy"]
-    average: Optional[Literal["micro", "macro"]] = Field(
+    average: Optional[Average] = Field(
         None, description="Over classes: micro pools every class's counts, macro averages the per-class values (default: micro).")
     DEFAULT_AVERAGE = "micro"
     TASKS = CLASSIFICATION | {"language_model", "seq2seq"}
