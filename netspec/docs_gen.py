@@ -1,7 +1,7 @@
 """Generated reference pages: one per layer, loss, optimizer, schedule, program and metric, from the
 registry and the spec's pydantic models (parameters, types, defaults, descriptions, the shape
-contract, an example). Nothing here is typed by hand except the metrics' one-line descriptions,
-which the spec models do not carry; a loss's contract and example are its class's.
+contract, an example). Nothing here is typed by hand: a loss's contract and example are its class's,
+and metric pages come from the metric registry (netspec.metrics).
 
     python -m netspec.docs_gen            # rewrite docs/reference/ and docs/guide/data-sources.md
     python -m netspec.docs_gen --check    # exit 1 and list stale pages (tests/test_docs_reference.py)
@@ -22,22 +22,9 @@ from .docs_markdown import fields_table as _fields_table
 from .docs_markdown import tag as _tag
 from .docs_markdown import union_members as _members
 from .layers import all_layers
+from .metrics import METRICS
 
 DOCS = Path(__file__).resolve().parents[1] / "docs" / "reference"
-
-METRICS = {
-    "accuracy": ("classification, language_model", "Share of correct predictions (micro by default)."),
-    "precision": ("classification", "True positives / predicted positives, per class averaged (macro by default)."),
-    "recall": ("classification", "True positives / actual positives, per class averaged (macro by default)."),
-    "f1": ("classification", "Harmonic mean of precision and recall (`f1_macro`, `f1_micro`)."),
-    "auroc": ("classification", "Area under the ROC curve from the predicted probabilities."),
-    "confusion_matrix": ("classification", "Counts of (true, predicted) class pairs; logged as a list of lists and plotted in the run report."),
-    "mse": ("regression, reconstruction", "Mean squared error."), "rmse": ("regression, reconstruction", "Root mean squared error."),
-    "mae": ("regression, reconstruction", "Mean absolute error."), "r2": ("regression", "Coefficient of determination R²."),
-    "perplexity": ("language_model", "exp of the mean per-token cross-entropy (padding ignored)."),
-    "iou": ("classification (segmentation)", "Intersection over union (Jaccard index), per class averaged."),
-    "dice": ("classification (segmentation)", "Dice score 2·|A∩B| / (|A| + |B|), per class averaged."),
-}
 
 
 def layer_page(tag: str) -> str:
@@ -71,11 +58,15 @@ def choice_page(kind: str, key: str, cls: type, contract: str = "") -> str:
     return "\n".join(lines)
 
 
-def metric_page(name: str) -> str:
-    tasks, text = METRICS.get(name, ("see `netspec.spec.train`", f"The `{name}` metric."))
-    return "\n".join([f"# metric `{name}`", "", GENERATED, "", text, "", f"Tasks: {tasks}. Computed with torchmetrics, "
-                      f"logged per epoch as `val.{name}` (and `train.{name}` with `train_metrics: true`).", "",
-                      "## Example", "", "```yaml", "train:", f"  metrics: [{name}]", "```", ""])
+def metric_page(cls: type) -> str:
+    tag, best = _tag(cls), "higher" if cls.HIGHER_IS_BETTER else "lower"
+    tasks = ", ".join(sorted(cls.TASKS))
+    return "\n".join([f"# metric `{tag}`", "", GENERATED, "", _doc(cls), "",
+                      f"Tasks: {tasks}. Computed with torchmetrics, logged per epoch as `val.{tag}` (and `train.{tag}` "
+                      f"with `train_metrics: true`); {best} is better when it is monitored with `mode: auto`.", "",
+                      "## Parameters", "", *_fields_table(cls), "",
+                      "## Example", "", "```yaml", "train:", f"  metrics: [{tag}]", f"  # or: metrics: [{cls.EXAMPLE}]",
+                      "```", ""])
 
 
 def program_page(cls: type) -> str:
@@ -124,9 +115,9 @@ def pages() -> dict[str, str]:
         out[f"programs/{tag}.md"] = program_page(program)
         index.append(f"- [`{tag}`](programs/{tag}.md): {_doc(program)}")
     index += ["", "## Metrics", ""]
-    for name in T.METRIC_TYPES:
-        out[f"metrics/{name}.md"] = metric_page(name)
-        index.append(f"- [`{name}`](metrics/{name}.md): {METRICS.get(name, ('', ''))[1]}")
+    for tag, cls in METRICS.items():
+        out[f"metrics/{tag}.md"] = metric_page(cls)
+        index.append(f"- [`{tag}`](metrics/{tag}.md): {_doc(cls)}")
     out["index.md"] = "\n".join(index) + "\n"
     return out
 

@@ -81,15 +81,14 @@ def _implied_types(defs: dict) -> None:
 
 
 def _metric_names(defs: dict) -> None:
-    """``metrics: [accuracy, f1_macro]``: bare metric names (and name_average) are items too."""
-    from .spec.train import AVERAGED, METRIC_TYPES
+    """``metrics: [accuracy, f1_macro]``: the bare names an item accepts include ``<type>_<average>``."""
+    from .metrics import metric_names
 
-    names = list(METRIC_TYPES) + [f"{m}_{avg}" for m in AVERAGED for avg in ("macro", "micro")]
     prop = defs.get("TrainSpec", {}).get("properties", {}).get("metrics", {})
     for option in prop.get("anyOf", []):
-        if option.get("type") == "array":
-            option["items"] = {"anyOf": [{"type": "string", "enum": names, "description": "A metric by name."},
-                                         option["items"]]}
+        for choice in option.get("items", {}).get("anyOf", []) if option.get("type") == "array" else []:
+            if choice.get("type") == "string" and "enum" in choice:
+                choice["enum"] = sorted(metric_names())
 
 
 def _one_or_list(prop: dict) -> None:

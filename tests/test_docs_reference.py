@@ -9,6 +9,7 @@ import sys
 from conftest import EXAMPLES, ROOT
 from netspec.docs_gen import DOCS, _members, _tag, pages, stale
 from netspec.layers import all_layers
+from netspec.metrics import METRICS
 from netspec.spec import train as T
 
 
@@ -21,7 +22,7 @@ def test_a_page_for_everything_users_can_name():
     assert {f"layers/{t}.md" for t in all_layers()} <= names
     for folder, union in (("losses", T.Loss), ("optimizers", T.Optimizer), ("schedules", T.Schedule)):
         assert {f"{folder}/{_tag(c)}.md" for c in _members(union)} <= names
-    assert {f"metrics/{m}.md" for m in T.METRIC_TYPES} <= names
+    assert {f"metrics/{m}.md" for m in METRICS.tags()} <= names
     conv = pages()["layers/conv2d.md"]
     assert "(C, H, W) → (out_channels, H', W')" in conv and "| `padding_mode` |" in conv and "`zeros`" in conv
     assert "- conv2d: {" in conv  # an example

@@ -8,9 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from ..errors import SpecPath
-
-MAXIMIZE = ("accuracy", "precision", "recall", "f1", "auroc", "r2", "iou", "dice", "exact_match")
-
+from ..metrics import direction
 
 @dataclass
 class LossBinding:
@@ -38,7 +36,5 @@ class TrainPlan:
 
 
 def monitor_mode(key: str, mode: str = "auto") -> str:
-    if mode != "auto":
-        return mode
-    name = key.split(".", 1)[-1]
-    return "max" if name in MAXIMIZE or name.split("_")[0] in MAXIMIZE else "min"
+    """``min`` or ``max`` for a monitored key: ``mode`` unless auto, else the named metric's direction."""
+    return mode if mode != "auto" else direction(key)

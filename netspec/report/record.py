@@ -19,7 +19,7 @@ def confusion(session) -> Optional[dict[str, Any]]:
     """{split, labels, matrix} (rows: true class, columns: predicted) or None when it does not apply."""
     import torch
 
-    from ..spec.train import Metric
+    from ..metrics import metric
     from ..train.metrics import MetricSet
 
     plan, program = session.plan, session.program
@@ -28,7 +28,7 @@ def confusion(session) -> Optional[dict[str, Any]]:
     if plan.mode not in ("binary", "multiclass") or output is None or loader is None or loader.num_samples == 0:
         return None
     eval_metrics = getattr(program, "metrics", {}).get("eval")
-    metrics = MetricSet([Metric(type="confusion_matrix")], plan, session.device,
+    metrics = MetricSet([metric("confusion_matrix")], plan, session.device,
                         threshold=getattr(session.train.task, "threshold", 0.5),
                         probabilities=getattr(eval_metrics, "probabilities", False))
     for m in session.models.values():

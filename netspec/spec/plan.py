@@ -17,20 +17,12 @@ from pydantic import TypeAdapter
 
 from ..errors import NetspecError, SpecError, SpecPath
 from ..losses import LOSSES, fitting
+from ..metrics import Metric, metric, metrics_for
 from ..programs.plan import LossBinding, TrainPlan, monitor_mode
 from .gradient_checks import zero_gradient_warnings
-from .train import Loss, Metric, Supervised, Task, TrainSpec
+from .train import Loss, Supervised, Task, TrainSpec
 
 __all__ = ["LossBinding", "Planner", "TrainPlan", "monitor_mode", "plan_training"]  # the plan types live in netspec.programs
-
-CLASS_METRICS = {"accuracy", "precision", "recall", "f1", "auroc", "confusion_matrix", "iou", "dice"}
-METRICS_FOR = {
-    "multiclass": CLASS_METRICS, "binary": CLASS_METRICS, "multilabel": CLASS_METRICS,
-    "regression": {"mse", "rmse", "mae", "r2"}, "reconstruction": {"mse", "rmse", "mae", "r2"},
-    "language_model": {"perplexity", "accuracy"},
-    "seq2seq": {"exact_match", "accuracy", "perplexity"},
-    "segmentation": CLASS_METRICS - {"auroc"},
-}
 DEFAULT_METRICS = {
     "multiclass": ["accuracy", "f1_macro"], "binary": ["accuracy", "f1", "auroc"], "multilabel": ["accuracy", "f1_macro"],
     "regression": ["mse", "rmse", "mae", "r2"], "reconstruction": ["mse", "mae"],
@@ -70,12 +62,10 @@ class Planner:
         _bindings(self.spec, graph, self.errors)
 
     def metric(self, name: str) -> Metric:
-        from .train import _metric_shorthand
-
-        return Metric.model_validate(_metric_shorthand(name))
+        return metric(name)
 
     def fitting_metrics(self, mode: str) -> set[str]:
-        return set(METRICS_FOR[mode])
+        return set(metrics_for(mode))
 
     def loss(self, data: dict) -> Any:
         return TypeAdapter(Loss).validate_python(data)
@@ -274,14 +264,12 @@ def _losses(train: TrainSpec, mode: str, graph: Any, out_types: dict, errors: li
 
 def _metrics(train: TrainSpec, mode: str, errors: list) -> list[Metric]:
     if train.metrics is None:
-        from .train import _metric_shorthand
-
-        return [Metric.model_validate(_metric_shorthand(m)) for m in DEFAULT_METRICS[mode]]
+        return [metric(m) for m in DEFAULT_METRICS[mode]]
     seen: set[str] = set()
     for i, m in enumerate(train.metrics):
-        if m.type not in METRICS_FOR[mode]:
+        if mode not in m.TASKS:
             errors.append(SpecError(f"metric {m.type!r} does not fit the task ({mode})", path=("train", "metrics", i),
-                                    hint=f"use one of: {', '.join(sorted(METRICS_FOR[mode]))}"))
+                                    hint=f"use one of: {', '.join(sorted(metrics_for(mode)))}"))
         if m.key in seen:
             errors.append(SpecError(f"metric {m.key!r} is listed twice", path=("train", "metrics", i),
                                     hint="give one of them a `name`"))

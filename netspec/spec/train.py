@@ -17,6 +17,7 @@ from ..losses import LOSSES
 from ..optimizers import OPTIMIZERS, default_description
 from ..optimizers.sgd import Sgd  # noqa: F401  (netspec.train.programs.perceptron imports it from here)
 from ..schedules import SCHEDULES
+from ..metrics import METRICS, metric_shorthand
 from .data import Pair
 from .distributed import DistributedSpec
 from .log import LogSpec
@@ -82,35 +83,10 @@ Schedule = SCHEDULES.union()  # the classes live in netspec.schedules (one modul
 
 # ---- metrics ----------------------------------------------------------------------------------------
 
-METRIC_TYPES = ("accuracy", "precision", "recall", "f1", "auroc", "confusion_matrix", "mse", "rmse", "mae", "r2",
-                "perplexity", "iou", "dice", "exact_match")
-AVERAGED = ("accuracy", "precision", "recall", "f1", "auroc", "iou", "dice")
-
-
-def _metric_shorthand(value: Any) -> Any:
-    """``f1_macro`` is shorthand for {type: f1, average: macro}."""
-    if isinstance(value, str):
-        for avg in ("macro", "micro"):
-            if value.endswith("_" + avg) and value[: -len(avg) - 1] in AVERAGED:
-                return {"type": value[: -len(avg) - 1], "average": avg}
-        return {"type": value}
-    return value
-
-
-class Metric(StrictModel):
-    """A metric computed with torchmetrics; logged as ``<split>.<name>``."""
-    type: Literal[METRIC_TYPES]  # type: ignore[valid-type]
-    average: Optional[Literal["micro", "macro"]] = Field(None, description="Over classes (default: micro for accuracy, else macro).")
-    name: Optional[str] = Field(None, description="Key in the logs (default: type, or type_average when average is given).")
-
-    @property
-    def key(self) -> str:
-        if self.name:
-            return self.name
-        return f"{self.type}_{self.average}" if self.average else self.type
-
-
-MetricItem = Annotated[Metric, BeforeValidator(_metric_shorthand)]
+# one class per metric in netspec.metrics; `f1_macro` is shorthand for {type: f1, average: macro}
+MetricItem = Annotated[METRICS.union("A metric by name (accuracy, f1_macro, ...) or {type: NAME, ...}, "
+                                     "computed with torchmetrics and logged as `<split>.<name>`."),
+                       BeforeValidator(metric_shorthand)]
 
 
 # ---- regularization, transfer, early stopping, runtime ----------------------------------------------
