@@ -65,13 +65,13 @@ def check(path: str | Path, overrides: Iterable[str] = ()) -> Checked:
 
         errors += check_resources(spec, graphs)  # parameter and memory ceilings (netspec.limits)
     if len(errors) == before and (spec.train is not None or spec.data is not None):
-        from .spec.plan import plan_training
+        from .checks.plan import plan_training
 
         plan = plan_training(spec, graphs, errors, warnings)  # task defaults and cross-section rules
     if len(errors) == before:
         _check_scale_out(spec, path, overrides, plan, errors)
     if len(errors) == before and spec.train is not None:
-        from .spec.performance import check_performance
+        from .checks.performance import check_performance
 
         check_performance(spec, graphs, errors, warnings)  # train.performance / precision rules
     for w in warnings:  # the training rules' warnings are located in this spec too

@@ -50,9 +50,8 @@ SPEC_MAY_IMPORT = (
     *COMPONENT_REGISTRIES,
 )
 
-# The spec-leaf rule's open exceptions: planning and checking code that runs on the graph still
-# lives in spec/ (plan, performance, distributed, prediction/gradient/generative/perceptron checks).
-# It moves out of spec/ (then this set is emptied); each entry is (importing module, imported module).
+# The spec-leaf rule's open exceptions, each (importing module, imported module): none. Planning and
+# checking code that runs on the graph lives above the spec (netspec.checks, netspec.programs).
 KNOWN_SPEC_VIOLATIONS: set[tuple[str, str]] = set()
 
 # Import cycles still open: none. An entry here would be the exact set of modules of one cycle (a
@@ -268,6 +267,23 @@ def test_spec_imports_nothing_above_it():
     assert not new, "the spec imports above itself:\n" + "\n".join(f"{where[p]}: {p[0]} imports {p[1]}" for p in new)
     fixed = sorted(KNOWN_SPEC_VIOLATIONS - found)
     assert not fixed, f"no longer violated, remove from KNOWN_SPEC_VIOLATIONS: {fixed}"
+
+
+GRAPH_WORDS = {"graph", "graphs", "data_graph"}
+
+
+def test_spec_holds_no_code_that_runs_on_the_graph():
+    """The spec is the document model: planning and checking code that takes a built graph lives above
+    it (netspec.checks: plan, performance, gradients; each program's rules in netspec.programs)."""
+    found = []
+    for file in sorted((ROOT / "spec").rglob("*.py")):
+        for node in ast.walk(ast.parse(file.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                args = node.args.posonlyargs + node.args.args + node.args.kwonlyargs
+                names = {a.arg for a in args} | {ast.unparse(a.annotation) for a in args if a.annotation is not None}
+                if names & (GRAPH_WORDS | {"Graph"}):
+                    found.append(f"{file.relative_to(ROOT.parent)}:{node.lineno}: {node.name}({', '.join(a.arg for a in args)})")
+    assert not found, "code that runs on the graph lives in spec/:\n" + "\n".join(found)
 
 
 def _cycles() -> list[list[str]]:

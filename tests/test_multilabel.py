@@ -16,7 +16,7 @@ from conftest import run_cli
 from netspec.check import check
 from netspec.data import prepare_data
 from netspec.errors import DataError
-from netspec.spec.plan import plan_training
+from netspec.checks.plan import plan_training
 from netspec.train.metrics import MetricSet
 from netspec.train.session import resolve_plan
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 from sklearn import metrics as skm
 
-from netspec.spec.plan import TrainPlan
+from netspec.programs.plan import TrainPlan
 from netspec.spec.train import TrainSpec
 from netspec.train.metrics import MetricSet
 

@@ -55,7 +55,7 @@ class Layer(BaseModel):
     examples: ClassVar[tuple[Example, ...]] = ()
     bad_inputs: ClassVar[tuple[tuple[Shape, ...], ...]] = ()
     #: the layer's gradient is zero almost everywhere (a step): parameters before it cannot learn by
-    #: gradient descent (``netspec validate`` warns; netspec.spec.gradient_checks)
+    #: gradient descent (``netspec validate`` warns; netspec.checks.gradients)
     zero_gradient: ClassVar[bool] = False
 
     # Methods that take the per-sample input shapes are declared here with ``*inputs: Any``: each

@@ -32,7 +32,7 @@ PROGRAMS: Registry = Registry("program")
 
 
 class Planner(Protocol):
-    """What the planning layer (``netspec.spec.plan``) hands a program's ``plan``."""
+    """What the planning layer (``netspec.checks.plan``) hands a program's ``plan``."""
     spec: Any
     graphs: dict
     errors: list

@@ -1,5 +1,5 @@
 """``TrainPlan``: what a program's planning rules resolve (plain data, no torch), shared by
-``netspec validate`` and the trainer. ``netspec.spec.plan`` builds it for the supervised program
+``netspec validate`` and the trainer. ``netspec.checks.plan`` builds it for the supervised program
 and re-exports these names."""
 
 from __future__ import annotations

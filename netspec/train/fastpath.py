@@ -33,7 +33,7 @@ from typing import Any, Callable
 import torch
 
 from ..nn.vocab import pad_vocab
-from ..spec.performance import has_conv2d, vocab_heads
+from ..checks.performance import has_conv2d, vocab_heads
 from .runtime import resolve_precision
 from .threads import ThreadChoice, apply_threads, choose_threads
 

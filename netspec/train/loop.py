@@ -27,7 +27,7 @@ import torch
 
 from ..checkpoint import load_checkpoint, new_checkpoint, save_checkpoint
 from ..errors import TrainError
-from ..spec.plan import monitor_mode
+from ..programs.plan import monitor_mode
 from .guard import counted, diagnosed
 from .runtime import rng_state
 from .session import load_model

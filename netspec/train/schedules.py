@@ -20,7 +20,7 @@ from ..schedules import Schedule as ScheduleSpec
 
 def _monitor_mode(metric: str) -> str:
     """``min`` or ``max``: the direction of a monitored metric (``val.accuracy`` is max)."""
-    from ..spec.plan import monitor_mode
+    from ..programs.plan import monitor_mode
 
     return monitor_mode(metric)
 

@@ -20,7 +20,8 @@ from ..data import DataBundle, make_loaders, prepare_data
 from ..errors import SpecErrors, TrainError, raise_all
 from ..optimizers import optimizer_for
 from ..resources import check_fits
-from ..spec.plan import TrainPlan, plan_training
+from ..checks.plan import plan_training
+from ..programs.plan import TrainPlan
 from ..spec.train import TrainSpec
 from .guard import Guard
 from .optim import build_optimizer

@@ -23,7 +23,7 @@ def tune_spec(path: str | Path, overrides: Iterable[str] = (), trials: Optional[
               study_name: Optional[str] = None, resume: bool = False, epochs: Optional[int] = None,
               device: Optional[str] = None, out: Optional[str | Path] = None, plots: bool = False,
               callbacks: Iterable[Callable] = ()) -> dict[str, Any]:
-    from ..spec.plan import plan_training
+    from ..checks.plan import plan_training
     from .study import SearchConfig, default_storage, require_optuna, run_search
 
     sets = list(overrides)

@@ -25,7 +25,7 @@ from typing import Any, Callable, Optional
 
 from ..distribution import install_hint
 from ..errors import TrainError
-from ..spec.plan import monitor_mode
+from ..programs.plan import monitor_mode
 from .objective import Objective
 from .space import baseline, grid
 

@@ -6,7 +6,7 @@ field, which metrics are logged (and so may be monitored), how many classes ther
 (catalog §12.1 item 32–33): class_weights length = number of classes, a monitored metric that
 is logged, a loss that fits the task, data bindings that name real inputs; warnings for a
 learning rate outside [1e-6, 1], a softmax before a loss that applies it, BatchNorm with tiny
-batches, parameters whose only path to the loss crosses a step (zero gradient; gradient_checks).
+batches, parameters whose only path to the loss crosses a step (zero gradient; checks/gradients.py).
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from ..errors import NetspecError, SpecError, SpecPath
 from ..losses import LOSSES, fitting
 from ..metrics import Metric, metric, metrics_for
 from ..programs.plan import LossBinding, TrainPlan, monitor_mode
-from .gradient_checks import zero_gradient_warnings
-from .train import Loss, Supervised, Task, TrainSpec
+from .gradients import zero_gradient_warnings
+from ..spec.train import Loss, Supervised, Task, TrainSpec
 
 __all__ = ["LossBinding", "Planner", "TrainPlan", "monitor_mode", "plan_training"]  # the plan types live in netspec.programs
 DEFAULT_METRICS = {
