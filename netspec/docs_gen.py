@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
 
 from .docs import layer_doc
 from .docs_markdown import GENERATED, cell, value_text

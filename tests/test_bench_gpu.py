@@ -12,10 +12,9 @@ import sys
 import pytest
 import torch
 
+from conftest import ROOT, SPECS
 from netspec.check import check
 from netspec.compiler import compile_model
-
-from conftest import ROOT, SPECS
 
 BENCH = ROOT / "bench" / "gpu"
 

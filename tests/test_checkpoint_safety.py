@@ -12,9 +12,9 @@ import pytest
 import torch
 
 from conftest import run_cli
-from netspec.errors import TrainError
-from netspec.checkpoint import file as ck
 from netspec.checkpoint import TRAILER_LEN, load_checkpoint, new_checkpoint, save_checkpoint
+from netspec.checkpoint import file as ck
+from netspec.errors import TrainError
 
 WEIGHTS = torch.arange(4096, dtype=torch.float32)
 

@@ -8,11 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from conftest import SPECS
 from netspec.check import check
 from netspec.compiler import compile_model
 from netspec.errors import SpecError
-
-from conftest import SPECS
 
 
 class LeNet5(nn.Module):

@@ -167,8 +167,8 @@ def test_quantile_loss_trains_the_output_to_the_targets_q_quantile(write_spec, t
     import numpy as np
 
     import netspec.check  # noqa: F401 - netspec's modules in their import order before unpickling
-    from netspec.train.api import train_spec
     from netspec.checkpoint import load_checkpoint, rebuild_models
+    from netspec.train.api import train_spec
 
     rng = np.random.default_rng(0)
     x = rng.normal(size=(512, 2)).astype(np.float32)

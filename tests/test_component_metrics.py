@@ -19,8 +19,8 @@ import torch
 from sklearn import metrics as skm
 
 from netspec.metrics import METRICS, MetricTask, metric_names
-from netspec.source import load_text
 from netspec.programs.plan import TrainPlan, monitor_mode
+from netspec.source import load_text
 from netspec.spec.train import TrainSpec
 from netspec.train.metrics import MetricSet
 

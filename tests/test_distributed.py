@@ -108,8 +108,8 @@ def test_ddp_two_processes_equal_one_process(spec_file, single, tmp_path):
 
 @pytest.mark.skipif(not fsdp_on_cpu(), reason="this torch has no FSDP2 (fully_shard) or no gloo backend for CPU")
 def test_fsdp_sharded_checkpoint_loads_in_one_process(spec_file, single, tmp_path):
-    from netspec.train.api import evaluate_checkpoint, train_spec
     from netspec.checkpoint import load_checkpoint, rebuild_models
+    from netspec.train.api import evaluate_checkpoint, train_spec
 
     out = tmp_path / "fsdp"
     proc = run_cli("train", str(spec_file), "--nproc-per-node", "2", "--set", FSDP, "--out", str(out), "--json",

@@ -18,7 +18,6 @@ from netspec.train.distributed.env import LaunchEnv, export_env, launch_env
 from netspec.train.distributed.launch import LaunchPlan, describe_failures
 from netspec.train.distributed.sharding import BatchShare, ShardedBatches, shard_loaders
 
-
 # ---- the launch environment ----------------------------------------------------------------------
 
 def test_torchrun_variables_make_a_rank():
@@ -191,8 +190,8 @@ def _free_port() -> int:
 
 @pytest.mark.parametrize("strategy", ["ddp", "fsdp"])
 def test_one_rank_group_trains_what_a_plain_run_trains(strategy, write_spec, tmp_path, monkeypatch):
-    from netspec.train.api import train_spec
     from netspec.checkpoint import load_checkpoint
+    from netspec.train.api import train_spec
     from netspec.train.distributed.worker import train_rank
 
     spec = write_spec((EXAMPLES / "digits_mlp.yaml").read_text().replace("epochs: 30", "epochs: 2"))

@@ -13,10 +13,10 @@ import torch
 
 from conftest import EXAMPLES, ROOT, run_cli
 from netspec.check import check
+from netspec.checkpoint import load_checkpoint, rebuild_models
 from netspec.data import prepare_data, read_table
 from netspec.data.split import split_table
 from netspec.export.metadata import parse, spec_hash
-from netspec.checkpoint import load_checkpoint, rebuild_models
 from netspec.train.session import resolve_plan
 
 SPEC = EXAMPLES / "digits_mlp.yaml"

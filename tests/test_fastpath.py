@@ -11,13 +11,12 @@ import sys
 import pytest
 import torch
 
+from conftest import EXAMPLES, ROOT, SPECS
 from netspec.check import check
 from netspec.errors import NetspecError, SpecErrors
 from netspec.train.fastpath import COMPILE_STEP_FLOPS, resolve_fast_path, step_flops
 from netspec.train.loop import fit
 from netspec.train.session import build_session
-
-from conftest import EXAMPLES, ROOT, SPECS
 
 CNN = """
 netspec: 1

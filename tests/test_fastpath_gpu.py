@@ -10,7 +10,6 @@ import torch
 from netspec.check import check
 from netspec.train.loop import fit
 from netspec.train.session import build_session
-
 from test_fastpath import CNN, LM
 
 pytestmark = pytest.mark.gpu

@@ -19,9 +19,8 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
+from fuzz_specs import PARSED, alias_bomb, big_document, check_outcome, dump, mutants, run_cli_in_process, values, write_case
 from netspec.source import MAX_VALUES
-from fuzz_specs import (PARSED, alias_bomb, big_document, check_outcome, dump, mutants, run_cli_in_process,
-                        values, write_case)
 
 COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
 SHORT = settings(max_examples=300, derandomize=True, **COMMON)

@@ -16,8 +16,8 @@ import pytest
 import torch
 
 from conftest import ROOT
-from netspec.train.api import train_spec
 from netspec.checkpoint import load_checkpoint
+from netspec.train.api import train_spec
 
 SPEC = """netspec: 1
 name: kill-cnn

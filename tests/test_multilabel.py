@@ -14,9 +14,9 @@ from sklearn import metrics as skm
 
 from conftest import run_cli
 from netspec.check import check
+from netspec.checks.plan import plan_training
 from netspec.data import prepare_data
 from netspec.errors import DataError
-from netspec.checks.plan import plan_training
 from netspec.train.metrics import MetricSet
 from netspec.train.session import resolve_plan
 

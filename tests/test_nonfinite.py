@@ -14,9 +14,9 @@ from conftest import run_cli
 
 PLUGINS = __import__("pathlib").Path(__file__).resolve().parent / "plugins"
 from netspec.check import check
+from netspec.checkpoint import load_checkpoint
 from netspec.errors import SpecError, TrainError
 from netspec.train.api import train_spec
-from netspec.checkpoint import load_checkpoint
 
 SQUARE = """netspec: 1
 inputs: {x: {shape: [4]}}

@@ -8,17 +8,15 @@ from __future__ import annotations
 
 import csv
 import json
-
-import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from sklearn import metrics as skm
 from torch import nn
 from torchmetrics import classification as C
-from sklearn import metrics as skm
 
 from conftest import EXAMPLES, run_cli
 from netspec.check import check

@@ -140,8 +140,8 @@ def test_full_example_beats_pca_with_the_same_code_size(tmp_path):
     ("train.loss=cross_entropy", ("train", "loss", 0, "type"), "does not fit the task"),
 ])
 def test_autoencoder_settings_are_checked_by_validate(write_spec, override, path, fragment):
-    from netspec.errors import NetspecError
     from netspec.check import check
+    from netspec.errors import NetspecError
 
     with pytest.raises(NetspecError) as info:
         check(AE, [override])

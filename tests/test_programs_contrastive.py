@@ -12,8 +12,8 @@ import torch.nn.functional as F
 
 from conftest import EXAMPLES
 from generative_helpers import Interrupt, StopAfter, digits_arrays, problems, session_for
-from netspec.train.api import train_spec
 from netspec.checkpoint import load_checkpoint
+from netspec.train.api import train_spec
 from netspec.train.pairs import PartnerSampler
 
 SIAMESE = EXAMPLES / "digits_siamese.yaml"

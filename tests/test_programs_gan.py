@@ -16,8 +16,8 @@ from PIL import Image
 from conftest import EXAMPLES, run_cli
 from generative_helpers import Interrupt, StopAfter, draw, generator_of, problems, session_for, train_judge, untrained
 from netspec.check import check
-from netspec.train.api import train_spec
 from netspec.checkpoint import load_checkpoint
+from netspec.train.api import train_spec
 
 TINY = """
 netspec: 1

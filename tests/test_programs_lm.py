@@ -140,11 +140,11 @@ def test_one_decoding_step_exports_to_onnx_and_drives_the_same_loop(short_run, t
     import onnx
     import torch
 
+    from netspec.checkpoint import load_checkpoint
     from netspec.generate.decode import beam_search, greedy
     from netspec.generate.export_step import export_decoding_step, onnx_step
     from netspec.generate.step import NextTokenStep
     from netspec.generate.text import load_language_model
-    from netspec.checkpoint import load_checkpoint
 
     _, out, overrides = short_run
     done = export_decoding_step(EXAMPLE, out / "last.pt", tmp_path / "step.onnx", overrides)

@@ -16,8 +16,8 @@ import torch
 
 from conftest import EXAMPLES, run_cli
 from generative_helpers import Interrupt, StopAfter, problems, session_for
-from netspec.train.api import evaluate_checkpoint
 from netspec.checkpoint import load_checkpoint
+from netspec.train.api import evaluate_checkpoint
 from netspec.train.loop import fit
 
 SPEC = """netspec: 1

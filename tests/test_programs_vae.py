@@ -135,8 +135,8 @@ def test_pretrained_loads_into_the_named_model(tmp_path):
     """With several models, `pretrained.model` names the model to load (from the checkpoint's
     model of the same name); the others keep their fresh initialization."""
     train_spec(VAE, ["train.epochs=1"], out=tmp_path / "first")
-    from netspec.errors import TrainError
     from netspec.checkpoint import load_checkpoint
+    from netspec.errors import TrainError
 
     saved = load_checkpoint(tmp_path / "first" / "last.pt")["models"]
     s = session_for(VAE, (f"train.pretrained={{path: {tmp_path / 'first' / 'last.pt'}, model: decoder}}",))

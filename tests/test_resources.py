@@ -14,6 +14,7 @@ from netspec.errors import SpecError, SpecErrors, TrainError
 from netspec.limits import MAX_PARAMS
 from netspec.resources import available_bytes, estimate
 
+
 def _errors(spec) -> list[SpecError]:
     with pytest.raises(SpecError) as info:
         check(spec)

@@ -15,8 +15,8 @@ import pytest
 import torch
 
 from conftest import ROOT
-from netspec.train.api import train_spec
 from netspec.checkpoint import load_checkpoint
+from netspec.train.api import train_spec
 
 # augmentation draws from the data generator, dropout from torch's global RNG: both must come back
 CNN = """netspec: 1

@@ -22,11 +22,10 @@ import sys
 import pytest
 import torch
 
+from conftest import EXAMPLES
 from netspec.check import check
 from netspec.train.loop import fit
 from netspec.train.session import build_session
-
-from conftest import EXAMPLES
 
 READS = ("item", "__bool__", "__float__", "__int__", "__index__", "tolist", "numpy", "cpu")
 ALLOWED = ("/torch/optim/",)  # an optimizer's CPU step counter: a host value on every device

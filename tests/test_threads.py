@@ -6,12 +6,11 @@ from __future__ import annotations
 import pytest
 import torch
 
+from conftest import EXAMPLES, SPECS
 from netspec.check import check
 from netspec.train import threads as T
 from netspec.train.fastpath import step_flops
 from netspec.train.session import build_session
-
-from conftest import EXAMPLES, SPECS
 
 NO_ENV: dict = {}
 

@@ -8,8 +8,8 @@ import json
 import pytest
 import torch
 
-from netspec.train.api import train_spec
 from netspec.checkpoint import FORMAT, FORMAT_VERSION, load_checkpoint, rebuild_models
+from netspec.train.api import train_spec
 
 CNN = """
 netspec: 1

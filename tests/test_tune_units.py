@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,9 +15,11 @@ from conftest import EXAMPLES, run_cli
 optuna = pytest.importorskip("optuna", reason="netspec tune needs the tune extra (optuna)")
 
 from netspec.errors import TrainError  # noqa: E402
-from netspec.spec.load import load_data  # noqa: E402
+from netspec.spec.load import (
+    load_data,  # noqa: E402
+    overrides,  # noqa: E402
+)
 from netspec.spec.tune import TuneSpec  # noqa: E402
-from netspec.spec.load import overrides  # noqa: E402
 from netspec.tune.space import baseline, grid, spec_values, suggest  # noqa: E402
 
 MLP = EXAMPLES / "digits_mlp.yaml"
@@ -198,8 +199,8 @@ def test_a_failing_trial_is_recorded_and_the_study_goes_on(write_spec):
 def test_kfold_folds_partition_the_data_and_score_like_separate_runs(write_spec):
     from netspec.data.split import kfold_indices
     from netspec.spec.data import KFold
-    from netspec.tune.crossval import cross_validate, fold_split
     from netspec.spec.load import override
+    from netspec.tune.crossval import cross_validate, fold_split
 
     spec = write_spec(MLP.read_text())
     seen = []

@@ -19,8 +19,8 @@ from ..errors import NetspecError, SpecError, SpecPath
 from ..losses import LOSSES, fitting
 from ..metrics import Metric, metric, metrics_for
 from ..programs.plan import LossBinding, TrainPlan, monitor_mode
-from .gradients import zero_gradient_warnings
 from ..spec.train import Loss, Supervised, Task, TrainSpec
+from .gradients import zero_gradient_warnings
 
 __all__ = ["LossBinding", "Planner", "TrainPlan", "monitor_mode", "plan_training"]  # the plan types live in netspec.programs
 DEFAULT_METRICS = {

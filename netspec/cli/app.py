@@ -9,11 +9,23 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import NetspecError
-from . import diff_cmd, evaluate_cmd, graph_cmd, layers_cmd, predict_cmd, render_cmd, report_cmd, schema_cmd, summary_cmd, train_cmd, validate_cmd
-from . import generate_cmd
-from . import export_cmd
-from . import sample_cmd
-from . import tune_cmd
+from . import (
+    diff_cmd,
+    evaluate_cmd,
+    export_cmd,
+    generate_cmd,
+    graph_cmd,
+    layers_cmd,
+    predict_cmd,
+    render_cmd,
+    report_cmd,
+    sample_cmd,
+    schema_cmd,
+    summary_cmd,
+    train_cmd,
+    tune_cmd,
+    validate_cmd,
+)
 from .output import EXIT_INTERNAL, debug_enabled, fail
 
 app = typer.Typer(

@@ -19,7 +19,8 @@ def summary(
 ) -> None:
     """Show the model as a table of nodes with shapes, parameters and FLOPs (per sample)."""
     from ..check import check
-    from ..summary import graph_summary, summary as summarize
+    from ..summary import graph_summary
+    from ..summary import summary as summarize
 
     with user_errors(str(spec)):
         checked = check(spec, set_ or [])

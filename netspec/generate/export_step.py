@@ -30,8 +30,8 @@ def export_decoding_step(spec_path: str | Path, checkpoint: str | Path, path: st
                          opset: int = 18, atol: float = 1e-4) -> dict[str, Any]:
     """Export and verify; returns {path, opset, exporter, report, context, vocab_size, input}. Raises
     ExportError when the step does not export, VerificationError when onnxruntime disagrees."""
-    from ..export import VerificationError, export_module, verify
     from ..checkpoint import load_checkpoint
+    from ..export import VerificationError, export_module, verify
     from ..train.session import located
 
     checked = check(spec_path, list(overrides))

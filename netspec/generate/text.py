@@ -109,9 +109,8 @@ def tokenizer_for(checked: Checked, ckpt: dict) -> Tokenizer:
 
 
 def load_language_model(checked: Checked, ckpt: dict, device: str = "cpu") -> torch.nn.Module:
-    from ..compiler import compile_model
-
     from ..checkpoint import check_same_models, load_weights
+    from ..compiler import compile_model
 
     model = compile_model(checked.graph)
     check_same_models(checked, ckpt, ["model"])

@@ -6,8 +6,7 @@ checks, the monitor direction and ``tests/test_component_metrics.py`` all derive
 Torch-free at import: builders import torchmetrics when called.
 """
 
-from .base import (AVERAGES, METRICS, AveragedMetric, Metric, MetricTask, direction, metric, metric_names,
-                   metric_shorthand, metrics_for)
+from .base import AVERAGES, METRICS, AveragedMetric, Metric, MetricTask, direction, metric, metric_names, metric_shorthand, metrics_for
 
 # the metric modules, in registration order (each registers its classes on import)
 # isort: off

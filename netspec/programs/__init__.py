@@ -9,7 +9,9 @@ Adding a program: a module here with a ``@PROGRAMS.register`` class, one import 
 from .base import PROGRAMS, Planner, ProgramSpec
 from .plan import LossBinding, TrainPlan, monitor_mode
 
-from . import supervised  # noqa: F401  (the default; registration order is the docs' order)
+# the program modules, in registration order (the union's and the docs' order; each registers its class)
+# isort: off
+from . import supervised  # noqa: F401  (the default)
 from . import language_model  # noqa: F401
 from . import seq2seq  # noqa: F401
 from . import segmentation  # noqa: F401
@@ -19,5 +21,6 @@ from . import gan  # noqa: F401
 from . import contrastive  # noqa: F401
 from . import perceptron  # noqa: F401
 from . import distill  # noqa: F401
+# isort: on
 
 __all__ = ["PROGRAMS", "LossBinding", "Planner", "ProgramSpec", "TrainPlan", "monitor_mode"]

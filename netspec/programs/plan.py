@@ -10,6 +10,7 @@ from typing import Any, Optional
 from ..errors import SpecPath
 from ..metrics import direction
 
+
 @dataclass
 class LossBinding:
     """One loss term: its spec, the model outputs it reads, the data field with its target."""

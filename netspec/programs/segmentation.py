@@ -13,7 +13,6 @@ from .plan import TrainPlan
 from .rules import first_output, fmt_shape, output_path, own_task
 
 
-
 @PROGRAMS.register
 class SegmentationProgram(ProgramSpec):
     """Per-pixel classification: (C, H, W) logits against an (H, W) mask of class indices (target: `mask`)."""

@@ -10,8 +10,8 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import Field, field_validator
 
-from .initializers import InitMap
 from .base import PositiveInt, StrictModel
+from .initializers import InitMap
 
 NAME_RE = re.compile(r"^[A-Za-z_]\w*(\.\w+)*$")
 SYMBOL_RE = re.compile(r"^[A-Za-z_]\w*$")

@@ -14,18 +14,17 @@ from typing import Annotated, Any, Literal, Optional, Union
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..losses import LOSSES
+from ..metrics import METRICS, metric_shorthand
 from ..optimizers import OPTIMIZERS, default_description
 from ..optimizers.sgd import Sgd  # noqa: F401  (netspec.train.programs.perceptron imports it from here)
-from ..schedules import SCHEDULES
-from ..metrics import METRICS, metric_shorthand
-from .data import Pair
-from .distributed import DistributedSpec
-from .log import LogSpec
-from .reliability import Nonfinite, NonfiniteStop
-from .performance import PerformanceSpec
-from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from ..programs import PROGRAMS
 from ..programs.supervised import Supervised
+from ..schedules import SCHEDULES
+from .base import PositiveFloat, PositiveInt, StrictModel, tagged
+from .distributed import DistributedSpec
+from .log import LogSpec
+from .performance import PerformanceSpec
+from .reliability import Nonfinite, NonfiniteStop
 
 Globs = list[str]
 

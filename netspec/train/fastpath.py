@@ -32,8 +32,8 @@ from typing import Any, Callable
 
 import torch
 
-from ..nn.vocab import pad_vocab
 from ..checks.performance import has_conv2d, vocab_heads
+from ..nn.vocab import pad_vocab
 from .runtime import resolve_precision
 from .threads import ThreadChoice, apply_threads, choose_threads
 

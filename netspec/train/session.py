@@ -15,19 +15,19 @@ from typing import Any, Callable, Optional
 import torch
 
 from ..check import Checked
+from ..checks.plan import plan_training
 from ..compiler import compile_model
 from ..data import DataBundle, make_loaders, prepare_data
 from ..errors import SpecErrors, TrainError, raise_all
 from ..optimizers import optimizer_for
-from ..resources import check_fits
-from ..checks.plan import plan_training
 from ..programs.plan import TrainPlan
+from ..resources import check_fits
 from ..spec.train import TrainSpec
+from .fastpath import resolve_fast_path
 from .guard import Guard
 from .optim import build_optimizer
 from .programs.base import ProgramContext, TrainProgram, runtime_class
 from .regularize import clip_fn, load_pretrained, max_norm_fn, penalty_fn, set_trainable
-from .fastpath import resolve_fast_path
 from .runtime import Precision, pick_device, seed_everything, set_rng_state
 from .schedules import Schedule
 from .step import Slot, Updater

@@ -7,7 +7,7 @@ between them. ``to_mermaid`` (GitHub renders it in Markdown) and ``to_dot`` (Gra
 out; ``render_dot(text, "svg" | "png")`` runs Graphviz's ``dot`` when it is installed.
 """
 
-from .diagram import Cluster, Diagram, Box, diagram
+from .diagram import Box, Cluster, Diagram, diagram
 from .dot import to_dot
 from .graphviz import GraphvizMissing, render_dot
 from .mermaid import to_mermaid
