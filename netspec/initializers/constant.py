@@ -1,10 +1,13 @@
 """The ``constant`` initializer."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from .base import INITIALIZERS, Initializer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 @INITIALIZERS.register
@@ -14,5 +17,5 @@ class Constant(Initializer):
     type: Literal["constant"]
     value: float = Field(description="The constant.")
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         tensor.fill_(self.value)

@@ -1,6 +1,6 @@
 """The ``kaiming_uniform`` initializer."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
@@ -13,6 +13,9 @@ from .base import (
     Nonlinearity,
 )
 
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
+
 
 @INITIALIZERS.register
 class KaimingUniform(Initializer):
@@ -23,7 +26,7 @@ class KaimingUniform(Initializer):
     mode: Literal["fan_in", "fan_out"] = Field("fan_in", description=MODE_DESCRIPTION)
     nonlinearity: Nonlinearity = Field("leaky_relu", description=NONLINEARITY_DESCRIPTION)
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         import torch.nn.init as I
 
         I.kaiming_uniform_(tensor, self.a, self.mode, self.nonlinearity)

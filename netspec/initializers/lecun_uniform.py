@@ -1,9 +1,12 @@
 """The ``lecun_uniform`` initializer."""
 
 import math
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from .base import INITIALIZERS, Initializer, fan_in
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 @INITIALIZERS.register
@@ -12,6 +15,6 @@ class LecunUniform(Initializer):
     EXAMPLE: ClassVar[str] = "{type: lecun_uniform}"
     type: Literal["lecun_uniform"]
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         bound = math.sqrt(3.0 / fan_in(tensor))
         tensor.uniform_(-bound, bound)

@@ -1,11 +1,14 @@
 """The ``normal`` initializer."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import PositiveFloat
 from .base import INITIALIZERS, Initializer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 @INITIALIZERS.register
@@ -16,5 +19,5 @@ class Normal(Initializer):
     mean: float = Field(0.0, description="Mean of the distribution.")
     std: PositiveFloat = Field(1.0, description="Standard deviation of the distribution.")
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         tensor.normal_(self.mean, self.std)

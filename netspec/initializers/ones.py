@@ -1,8 +1,11 @@
 """The ``ones`` initializer."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from .base import INITIALIZERS, Initializer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 @INITIALIZERS.register
@@ -11,5 +14,5 @@ class Ones(Initializer):
     EXAMPLE: ClassVar[str] = "{type: ones}"
     type: Literal["ones"]
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         tensor.fill_(1.0)

@@ -1,11 +1,14 @@
 """The ``sparse`` initializer."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import PositiveFloat, Probability
 from .base import INITIALIZERS, Initializer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 @INITIALIZERS.register
@@ -17,7 +20,7 @@ class Sparse(Initializer):
     sparsity: Probability = Field(description="Share of the elements of each column set to zero.")
     std: PositiveFloat = Field(0.01, description="Standard deviation of the non-zero elements.")
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         import torch.nn.init as I
 
         I.sparse_(tensor, self.sparsity, self.std)

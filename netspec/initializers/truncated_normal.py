@@ -1,11 +1,14 @@
 """The ``truncated_normal`` initializer."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import PositiveFloat
 from .base import INITIALIZERS, Initializer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 @INITIALIZERS.register
@@ -18,7 +21,7 @@ class TruncatedNormal(Initializer):
     a: float = Field(-2.0, description="Lower bound (an absolute value, not in standard deviations).")
     b: float = Field(2.0, description="Upper bound (an absolute value, not in standard deviations).")
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         import torch.nn.init as I
 
         I.trunc_normal_(tensor, self.mean, self.std, self.a, self.b)

@@ -1,10 +1,13 @@
 """The ``uniform`` initializer."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from .base import INITIALIZERS, Initializer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 @INITIALIZERS.register
@@ -15,5 +18,5 @@ class Uniform(Initializer):
     a: float = Field(0.0, description="Lower bound.")
     b: float = Field(1.0, description="Upper bound.")
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         tensor.uniform_(self.a, self.b)

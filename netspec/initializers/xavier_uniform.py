@@ -1,10 +1,13 @@
 """The ``xavier_uniform`` initializer."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from .base import GAIN_DESCRIPTION, INITIALIZERS, Gain, Initializer, gain
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 @INITIALIZERS.register
@@ -14,7 +17,7 @@ class XavierUniform(Initializer):
     type: Literal["xavier_uniform"]
     gain: Gain = Field(1.0, description=GAIN_DESCRIPTION)
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         import torch.nn.init as I
 
         I.xavier_uniform_(tensor, gain(self.gain))

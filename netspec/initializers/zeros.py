@@ -1,8 +1,11 @@
 """The ``zeros`` initializer."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from .base import INITIALIZERS, Initializer
+
+if TYPE_CHECKING:  # pragma: no cover
+    import torch
 
 
 @INITIALIZERS.register
@@ -11,5 +14,5 @@ class Zeros(Initializer):
     EXAMPLE: ClassVar[str] = "{type: zeros}"
     type: Literal["zeros"]
 
-    def fill_(self, tensor) -> None:
+    def fill_(self, tensor: "torch.Tensor") -> None:
         tensor.zero_()
