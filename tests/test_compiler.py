@@ -126,10 +126,10 @@ model:
 
 
 def test_biases_default_to_zero_and_inits_apply(write_spec):
-    l = init_model(write_spec, "{weight: {type: constant, value: 0.5}}")
-    assert torch.all(l.weight == 0.5) and torch.all(l.bias == 0)
-    l = init_model(write_spec, "{weight: zeros, bias: {type: constant, value: 2}}")
-    assert torch.all(l.weight == 0) and torch.all(l.bias == 2)
+    layer = init_model(write_spec, "{weight: {type: constant, value: 0.5}}")
+    assert torch.all(layer.weight == 0.5) and torch.all(layer.bias == 0)
+    layer = init_model(write_spec, "{weight: zeros, bias: {type: constant, value: 2}}")
+    assert torch.all(layer.weight == 0) and torch.all(layer.bias == 2)
 
 
 @pytest.mark.parametrize("init,check_fn", [
@@ -173,5 +173,5 @@ def test_init_that_cannot_apply_is_a_located_error(write_spec):
 
 
 def test_activation_option_is_a_child_module(write_spec):
-    l = init_model(write_spec, "{}", layer="linear: {out_features: 4, activation: {prelu: {init: 0.1}}}", shape="[3]")
-    assert isinstance(l.activation, nn.PReLU) and torch.allclose(l.activation.weight, torch.tensor([0.1]))
+    layer = init_model(write_spec, "{}", layer="linear: {out_features: 4, activation: {prelu: {init: 0.1}}}", shape="[3]")
+    assert isinstance(layer.activation, nn.PReLU) and torch.allclose(layer.activation.weight, torch.tensor([0.1]))

@@ -64,7 +64,7 @@ def kill_and_resume(spec, run, seed: int, window: float, kills: int = 5) -> list
     rng = random.Random(seed)
     hits: list[str] = []
     args = [str(spec), "--out", str(run)]
-    for attempt in range(4 * kills):
+    for _attempt in range(4 * kills):
         since = time.time()
         proc = _popen(args)
         while not _started(run, since) and proc.poll() is None:

@@ -11,12 +11,12 @@ import pytest
 import torch
 
 from conftest import run_cli
-
-PLUGINS = __import__("pathlib").Path(__file__).resolve().parent / "plugins"
 from netspec.check import check
 from netspec.checkpoint import load_checkpoint
 from netspec.errors import SpecError, TrainError
 from netspec.train.api import train_spec
+
+PLUGINS = __import__("pathlib").Path(__file__).resolve().parent / "plugins"
 
 SQUARE = """netspec: 1
 inputs: {x: {shape: [4]}}

@@ -152,7 +152,8 @@ def test_autoencoder_settings_are_checked_by_validate(write_spec, override, path
 
 
 def test_reconstruction_shape_must_match_the_input(write_spec):
-    text = AE.read_text(encoding="utf-8").replace("    - {name: reconstruction, reshape: {shape: [1, 8, 8]}}", "    - {name: reconstruction, reshape: {shape: [64]}}")
+    text = AE.read_text(encoding="utf-8").replace("    - {name: reconstruction, reshape: {shape: [1, 8, 8]}}",
+                                                  "    - {name: reconstruction, reshape: {shape: [64]}}")
     found = problems(write_spec(text))
     assert found == [(("model", "layers", 5), "reconstruction 'reconstruction' has shape (64,), but input 'image' has (1, 8, 8)")]
 

@@ -90,7 +90,8 @@ def test_validate_locates_language_model_rules(write_spec):
                     ("top_p: 0.95, max_tokens", "top_k: 120, max_tokens"))
     assert "fixed length 128" in got[("inputs", "chars", "shape")]
     assert "top_k 120 is larger than the vocabulary (98 tokens)" in got[("train", "program", "generate", "top_k")]
-    got = _problems(write_spec, ("{name: logits, linear: {out_features: 98}}", "{name: pooled, mean: {dim: 1}}\n    - {name: logits, linear: {out_features: 98}}"))
+    got = _problems(write_spec, ("{name: logits, linear: {out_features: 98}}",
+                                 "{name: pooled, mean: {dim: 1}}\n    - {name: logits, linear: {out_features: 98}}"))
     assert any("returns (L, V) token logits" in m for m in got.values())
 
 

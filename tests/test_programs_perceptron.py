@@ -285,7 +285,8 @@ def test_validate_rejects_settings_the_rule_does_not_use(write_spec, setting, pa
 def test_validate_rejects_a_non_perceptron_model_through_the_cli(write_spec):
     text = SPEC.format(d=4, c=1, act="", init="", lr=1.0, epochs=1).replace(
         "    - {name: unit, linear: {out_features: 1}}",
-        "    - {name: hidden, linear: {out_features: 8, activation: tanh}}\n    - {name: unit, linear: {out_features: 1, activation: step}}")
+        "    - {name: hidden, linear: {out_features: 8, activation: tanh}}\n"
+        "    - {name: unit, linear: {out_features: 1, activation: step}}")
     path = write_spec(text)
     proc = run_cli("validate", str(path))
     assert proc.returncode == 1, proc.stderr

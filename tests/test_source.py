@@ -112,7 +112,8 @@ def test_tabs_that_yaml_allows_stay_allowed():
      "key 'outputs' is indented by 3 spaces, but the keys above it are indented by 2 ('layers', line 2) or 0 ('model', line 1)"),
     ("model:\n    layers:\n      - relu\n  outputs: [x]\n", (4, 3),
      "key 'outputs' is indented by 2 spaces, but the keys above it are indented by 4 ('layers', line 2) or 0 ('model', line 1)"),
-    ("a:\n  b: 1\n   c: 2\n", (3, 4), "key 'c' is indented by 3 spaces, but the keys above it are indented by 2 ('b', line 2) or 0 ('a', line 1)"),
+    ("a:\n  b: 1\n   c: 2\n", (3, 4),
+     "key 'c' is indented by 3 spaces, but the keys above it are indented by 2 ('b', line 2) or 0 ('a', line 1)"),
     ("model:\n  layers:\n  - relu\n outputs: [x]\n", (4, 2),   # a list at its key's column: `layers` still counts
      "key 'outputs' is indented by 1 space, but the keys above it are indented by 2 ('layers', line 2) or 0 ('model', line 1)"),
     ("model:\n  layers:\n    - relu\n   - relu\n", (4, 4), "the list item is indented by 3 spaces, but the lines above it "

@@ -82,7 +82,8 @@ def test_resume_is_bit_exact(write_spec, tmp_path):
 
 def test_early_stopping_restores_best_and_reports_stop_epoch(write_spec, tmp_path):
     text = CNN.replace("  deterministic: true", "  early_stopping: {monitor: val.loss, mode: max, patience: 2}")
-    text = text.replace("epochs: 4", "epochs: 10").replace("augment: [hflip, {type: affine, degrees: 10}, {type: random_erasing, p: 0.5}]", "augment: []")
+    text = text.replace("epochs: 4", "epochs: 10")
+    text = text.replace("augment: [hflip, {type: affine, degrees: 10}, {type: random_erasing, p: 0.5}]", "augment: []")
     result = train_spec(write_spec(text), out=tmp_path / "run")
     losses = [r["val.loss"] for r in result.history]
     best = max(range(len(losses)), key=lambda i: losses[i]) + 1

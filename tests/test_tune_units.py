@@ -11,16 +11,13 @@ import numpy as np
 import pytest
 
 from conftest import EXAMPLES, run_cli
+from netspec.errors import TrainError
+from netspec.spec.load import load_data, overrides
+from netspec.spec.tune import TuneSpec
+from netspec.tune.space import baseline, grid, spec_values, suggest
 
+# after the netspec imports: none of them imports optuna (the tune extra), only the trials below need it
 optuna = pytest.importorskip("optuna", reason="netspec tune needs the tune extra (optuna)")
-
-from netspec.errors import TrainError  # noqa: E402
-from netspec.spec.load import (
-    load_data,  # noqa: E402
-    overrides,  # noqa: E402
-)
-from netspec.spec.tune import TuneSpec  # noqa: E402
-from netspec.tune.space import baseline, grid, spec_values, suggest  # noqa: E402
 
 MLP = EXAMPLES / "digits_mlp.yaml"
 

@@ -28,7 +28,8 @@ def test_every_spec_has_a_row_with_numbers_from_the_spec():
 
 
 def test_a_changed_spec_changes_the_table(tmp_path):
-    spec = (SPECS / "resnet18.yaml").read_text(encoding="utf-8").replace("out_features: 1000", "out_features: 10").replace("fc: [1000]", "fc: [10]")
+    spec = (SPECS / "resnet18.yaml").read_text(encoding="utf-8")
+    spec = spec.replace("out_features: 1000", "out_features: 10").replace("fc: [1000]", "fc: [10]")
     (tmp_path / "resnet18.yaml").write_text(spec, encoding="utf-8")
     (row,) = entries(tmp_path)
     assert row.params == 11_689_512 - 512 * 990 - 990

@@ -101,7 +101,8 @@ def verify_file(path: Path) -> str | None:
         got = _sha256(fh, size - TRAILER_LEN)
     if got != want:
         raise TrainError("the checkpoint is corrupt: its SHA-256 does not match the one written with it",
-                         location=Location.whole(path), hint=_other_checkpoints(path, "the file changed after it was written (disk or copy error)"))
+                         location=Location.whole(path),
+                         hint=_other_checkpoints(path, "the file changed after it was written (disk or copy error)"))
     return got
 
 

@@ -16,7 +16,8 @@ def diff(
     b: Annotated[Path, typer.Argument(help="The spec after.", show_default=False)],
     set_: SetOpt = None,
     json_: JsonOpt = False,
-    exit_code: Annotated[bool, typer.Option("--exit-code", help="Exit 4 when the architectures differ (like git diff --exit-code).")] = False,
+    exit_code: Annotated[bool, typer.Option(
+        "--exit-code", help="Exit 4 when the architectures differ (like git diff --exit-code).")] = False,
 ) -> None:
     """Compare two specs' architectures node by node (not their text). --set applies to both."""
     from ..check import check

@@ -29,7 +29,8 @@ class Direction(str, Enum):
 def graph(
     spec: SpecArg,
     set_: SetOpt = None,
-    fmt: Annotated[GraphFormat, typer.Option("--format", "-f", help="mermaid (GitHub Markdown), dot, or svg/png (need Graphviz).")] = GraphFormat.mermaid,
+    fmt: Annotated[GraphFormat, typer.Option(
+        "--format", "-f", help="mermaid (GitHub Markdown), dot, or svg/png (need Graphviz).")] = GraphFormat.mermaid,
     output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.")] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Only this model of a multi-model spec.")] = None,
     direction: Annotated[Direction, typer.Option("--direction", help="TB (top to bottom) or LR (left to right).")] = Direction.TB,

@@ -14,7 +14,8 @@ from .common import JsonOpt, SetOpt, SpecArg, user_errors
 def predict(
     spec: SpecArg,
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="A checkpoint file or run directory.")],
-    input_: Annotated[Path, typer.Option("--input", help="A .csv, .parquet, .jsonl, .npz or .npy file, or a folder of images (columns matched by name).")],
+    input_: Annotated[Path, typer.Option(
+        "--input", help="A .csv, .parquet, .jsonl, .npz or .npy file, or a folder of images (columns matched by name).")],
     output: Annotated[Path, typer.Option("--output", help="Where to write predictions (.csv or .npz).")],
     set_: SetOpt = None,
     json_: JsonOpt = False,

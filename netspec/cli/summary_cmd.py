@@ -15,7 +15,8 @@ def summary(
     set_: SetOpt = None,
     json_: JsonOpt = False,
     model: Annotated[Optional[str], typer.Option("--model", help="Only this model of a multi-model spec.")] = None,
-    batch_size: Annotated[Optional[int], typer.Option("--batch-size", min=1, help="Also estimate the memory of one training step at this batch size.")] = None,
+    batch_size: Annotated[Optional[int], typer.Option(
+        "--batch-size", min=1, help="Also estimate the memory of one training step at this batch size.")] = None,
 ) -> None:
     """Show the model as a table of nodes with shapes, parameters and FLOPs (per sample)."""
     from ..check import check

@@ -39,7 +39,7 @@ def ratio_indices(split: ds.RatioSplit, n: int, labels: np.ndarray | None) -> di
     idx = np.arange(n)
     out: dict[str, np.ndarray] = {}
     rest, strat = idx, labels
-    for name, share, remaining in (("test", split.test, 1.0), ("val", split.val, 1.0 - split.test)):
+    for name, share, _remaining in (("test", split.test, 1.0), ("val", split.val, 1.0 - split.test)):
         if share <= 0:
             out[name] = np.arange(0)
             continue

@@ -16,7 +16,8 @@ class Tabular(Source):
     features: list[str] | None = Field(None, description="Feature columns (default: every column but the targets).")
     target: str | list[str] | None = Field(None, description="Target column(s); null for unlabelled data.")
     categorical: list[str] = Field(default=[], description="Columns one-hot encoded (categories from the train split).")
-    classes: list[str | int] | None = Field(None, description="Class labels in index order (default: sorted unique values of an integer or string target).")
+    classes: list[str | int] | None = Field(
+        None, description="Class labels in index order (default: sorted unique values of an integer or string target).")
 
     def read(self, base, classify, path, faults=None, expect=None):
         from ..data.readers import locate, reading, tabular

@@ -33,7 +33,8 @@ class MlflowLog(StrictModel):
 
 class LogSpec(StrictModel):
     """Experiment tracking: TensorBoard event files and/or an MLflow run."""
-    tensorboard: Union[bool, TensorBoardLog] = Field(False, description="true, or options: TensorBoard event files under RUN_DIR/tensorboard.")
+    tensorboard: Union[bool, TensorBoardLog] = Field(
+        False, description="true, or options: TensorBoard event files under RUN_DIR/tensorboard.")
     mlflow: Union[bool, MlflowLog] = Field(False, description="true, or options: record the run in MLflow.")
 
     def tensorboard_options(self) -> Optional[TensorBoardLog]:

@@ -249,7 +249,8 @@ def diagnose(session: Any, exc: NonFinite, batch: dict, epoch: int, index: int) 
     elif not fields:
         details.append("every node's output was finite" + ("" if terms else " and every loss term too"))
     if exc.what == "gradient" and bad_grads:
-        details.append(f"non-finite gradient first in {bad_grads[0]!r}" + (f" (and {len(bad_grads) - 1} more)" if len(bad_grads) > 1 else ""))
+        more = f" (and {len(bad_grads) - 1} more)" if len(bad_grads) > 1 else ""
+        details.append(f"non-finite gradient first in {bad_grads[0]!r}" + more)
     return TrainError(f"{head}: {'; '.join(details)}", path=path, context=context, hint=hint)
 
 

@@ -36,7 +36,10 @@ class Schedule:
         self.warmup, self.done = warm, 0
         self.epoch_start = 0  # ``done`` when the current epoch began (an epoch that warmed up does not step)
         self.base_lrs = [g["lr"] for g in opt.param_groups]
-        total = epochs * steps_per_epoch - warm if self.interval == "step" else epochs - (warm + steps_per_epoch - 1) // max(steps_per_epoch, 1)
+        if self.interval == "step":
+            total = epochs * steps_per_epoch - warm
+        else:
+            total = epochs - (warm + steps_per_epoch - 1) // max(steps_per_epoch, 1)
         mode = _monitor_mode(self.metric) if self.metric else "min"
         self.scheduler = spec.build(opt, total, mode) if spec else None
         if warm:
@@ -72,7 +75,8 @@ class Schedule:
         return float(self.opt.param_groups[0]["lr"])
 
     def state_dict(self) -> dict[str, Any]:
-        return {"done": self.done, "epoch_start": self.epoch_start, "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None}
+        return {"done": self.done, "epoch_start": self.epoch_start,
+                "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.done, self.epoch_start = state["done"], state.get("epoch_start", state["done"])

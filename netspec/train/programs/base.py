@@ -83,6 +83,7 @@ class TrainProgram(abc.ABC):
     def compile(self, compile_fn: Callable[[Any], Any]) -> None:
         """With ``train.compile``: compile what the program runs beyond the models (e.g. forward + loss
         in one graph). Default: nothing beyond the models' forward callables."""
+        return None
 
     def loss_terms(self) -> list[LossTerm]:
         """The loss terms the non-finite diagnosis re-evaluates one by one. Default: none."""
@@ -90,6 +91,7 @@ class TrainProgram(abc.ABC):
 
     def end_epoch(self, epoch: int, run_dir: Optional[Path]) -> None:
         """After each epoch (``run_dir`` None on ranks that write nothing). Default: nothing."""
+        return None
 
     def state_dict(self) -> Optional[dict[str, Any]]:
         """State saved in checkpoints beyond weights and optimizers (counters, RNGs). Default: None."""
@@ -97,6 +99,7 @@ class TrainProgram(abc.ABC):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Put back what ``state_dict`` saved. Default: nothing to put back."""
+        return None
 
 
 def runtime_class(program: Any) -> type[TrainProgram]:
