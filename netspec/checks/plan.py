@@ -95,13 +95,7 @@ def _supervised(spec: Any, graphs: dict, errors: list[NetspecError], warnings: l
         logged += [f"train.{m.key}" for m in metrics]
     es = train.early_stopping
     monitor = es.monitor if es else "val.loss"
-    if es and monitor not in logged:
-        errors.append(SpecError(f"early stopping monitors {monitor!r}, which is not logged", path=("train", "early_stopping", "monitor"),
-                                hint=f"logged: {', '.join(k for k in logged if k != 'lr')}"))
-    sched = train.schedule
-    if sched is not None and sched.type == "reduce_on_plateau" and sched.monitor not in logged:
-        errors.append(SpecError(f"reduce_on_plateau monitors {sched.monitor!r}, which is not logged",
-                                path=("train", "schedule", "monitor"), hint=f"logged: {', '.join(logged)}"))
+    _check_monitors(train, logged, errors)
     _class_weights(spec, train, num_classes, errors)
     _bindings(spec, graph, errors)
     _warnings(spec, train, graph, losses, warnings)
@@ -124,13 +118,7 @@ def _common(spec: Any, graphs: dict, data_graph: Any, mode: str, extra: list[str
         logged += [f"lr.{name}" for name in graphs]
     es = train.early_stopping
     monitor = es.monitor if es else "val.loss"
-    if es and monitor not in logged:
-        errors.append(SpecError(f"early stopping monitors {monitor!r}, which is not logged", path=("train", "early_stopping", "monitor"),
-                                hint=f"logged: {', '.join(k for k in logged if not k.startswith('lr'))}"))
-    sched = train.schedule
-    if sched is not None and sched.type == "reduce_on_plateau" and sched.monitor not in logged:
-        errors.append(SpecError(f"reduce_on_plateau monitors {sched.monitor!r}, which is not logged",
-                                path=("train", "schedule", "monitor"), hint=f"logged: {', '.join(logged)}"))
+    _check_monitors(train, logged, errors)
     if train.metrics is not None:
         errors.append(SpecError(f"the {train.program.type} program logs its own metrics", path=("train", "metrics"),
                                 hint=f"it logs: {', '.join(logged)}"))
@@ -141,6 +129,19 @@ def _common(spec: Any, graphs: dict, data_graph: Any, mode: str, extra: list[str
     if spec.data is not None:
         plan.input_fields = {n: spec.data.inputs.get(n) for n in (data_inputs or list(data_graph.inputs))}
     return plan
+
+
+def _check_monitors(train: TrainSpec, logged: list[str], errors: list) -> None:
+    """Early stopping and a schedule that steps on a metric (reduce_on_plateau) must monitor a logged key."""
+    es = train.early_stopping
+    if es and es.monitor not in logged:
+        errors.append(SpecError(f"early stopping monitors {es.monitor!r}, which is not logged",
+                                path=("train", "early_stopping", "monitor"),
+                                hint=f"logged: {', '.join(k for k in logged if not k.startswith('lr'))}"))
+    watched = train.schedule.monitored() if train.schedule is not None else None
+    if watched is not None and watched not in logged:
+        errors.append(SpecError(f"{train.schedule.type} monitors {watched!r}, which is not logged",
+                                path=("train", "schedule", "monitor"), hint=f"logged: {', '.join(logged)}"))
 
 
 def check_optimizer_names(train: TrainSpec, graphs: dict, errors: list) -> None:

@@ -18,6 +18,15 @@ FormatOpt = Annotated[Format, typer.Option("--format", help="Diagnostics as text
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
 
 
+def selected_models(graphs: dict, model: Optional[str]) -> dict:
+    """The graphs ``--model NAME`` selects (all without it); an unknown name is a usage error."""
+    if model is None:
+        return graphs
+    if model not in graphs:
+        raise typer.BadParameter(f"no model {model!r}; the spec has: {', '.join(graphs)}", param_hint="--model")
+    return {model: graphs[model]}
+
+
 @contextmanager
 def user_errors(file: str, fmt: Format = Format.text) -> Iterator[None]:
     """Turn NetspecErrors raised inside into diagnostics and exit code 1 (tracebacks with --debug)."""

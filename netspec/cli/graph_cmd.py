@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import NetspecError
-from .common import SetOpt, SpecArg, user_errors
+from .common import SetOpt, SpecArg, selected_models, user_errors
 from .output import EXIT_INVALID
 
 
@@ -41,11 +41,7 @@ def graph(
 
     with user_errors(str(spec)):
         checked = check(spec, set_ or [])
-    graphs = checked.graphs
-    if model is not None:
-        if model not in graphs:
-            raise typer.BadParameter(f"no model {model!r}; the spec has: {', '.join(graphs)}", param_hint="--model")
-        graphs = {model: graphs[model]}
+    graphs = selected_models(checked.graphs, model)
     d = diagram(graphs, checked.spec.name or spec.stem)
     if fmt is GraphFormat.mermaid:
         data: bytes = to_mermaid(d, direction.value).encode("utf-8")

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import JsonOpt, SetOpt, SpecArg, user_errors
+from .common import JsonOpt, SetOpt, SpecArg, selected_models, user_errors
 from .output import print_json, stdout_console
 
 
@@ -25,11 +25,7 @@ def summary(
 
     with user_errors(str(spec)):
         checked = check(spec, set_ or [])
-    graphs = checked.graphs
-    if model is not None:
-        if model not in graphs:
-            raise typer.BadParameter(f"no model {model!r}; the spec has: {', '.join(graphs)}", param_hint="--model")
-        graphs = {model: graphs[model]}
+    graphs = selected_models(checked.graphs, model)
     memory = _memory(checked, graphs, batch_size) if batch_size else None
     if json_:
         print_json({**summarize(graphs), **({"training_memory": memory} if memory else {})})

@@ -34,7 +34,7 @@ import numpy as np
 from ..diagnostics import did_you_mean
 from ..errors import DataError, Location
 from .faults import finite_rows
-from .readers import IMAGE_SUFFIXES
+from .readers import IMAGE_SUFFIXES, first_bad_utf8_line
 from .table import Table
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -85,7 +85,7 @@ def read_prediction_input(file: Path, schema: Schema, input_shapes: dict[str, tu
             return _jsonl(file, schema)
         return _arrays(file, schema, input_shapes)
     except UnicodeDecodeError:
-        line = _first_bad_line(file)
+        line = first_bad_utf8_line(file)
         raise DataError("not UTF-8 text", location=Location(str(file), line, 1), hint="save the file as UTF-8") from None
     except OSError as exc:
         raise DataError(f"cannot read the file: {exc.strerror or exc}", location=Location.whole(file)) from None
@@ -345,13 +345,3 @@ def _image_folder(folder: Path, schema: Schema, input_shapes: dict[str, tuple]) 
 def _resized_later(schema: Schema) -> bool:
     """Training resized images in preprocessing (``data.preprocess.image.resize``)."""
     return bool(schema.image_resize)
-
-
-def _first_bad_line(file: Path) -> int:
-    with open(file, "rb") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                line.decode("utf-8")
-            except UnicodeDecodeError:
-                return number
-    return 1

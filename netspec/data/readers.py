@@ -34,14 +34,14 @@ def reading(source, base: Path, path: SpecPath) -> Iterator[None]:
         yield
     except UnicodeDecodeError:
         file = Path(source.path) if Path(source.path).is_absolute() else base / source.path
-        raise DataError(f"{file}, line {_first_bad_utf8_line(file)}: not UTF-8 text", path=path + ("path",),
+        raise DataError(f"{file}, line {first_bad_utf8_line(file)}: not UTF-8 text", path=path + ("path",),
                         hint="save the file as UTF-8") from None
     except OSError as exc:  # permissions, a directory where a file should be, I/O errors
         raise DataError(f"cannot read {exc.filename or getattr(source, 'path', '')}: {exc.strerror or exc}",
                         path=path + ("path",)) from None
 
 
-def _first_bad_utf8_line(file: Path) -> int:
+def first_bad_utf8_line(file: Path) -> int:
     with open(file, "rb") as fh:
         for number, line in enumerate(fh, start=1):
             try:

@@ -13,6 +13,8 @@ import math
 from abc import abstractmethod
 from typing import TYPE_CHECKING, ClassVar, Literal
 
+from pydantic import Field
+
 from ..registry import Registry
 from ..strict import PositiveFloat, StrictModel
 
@@ -59,3 +61,17 @@ def gain(value: float | Nonlinearity) -> float:
 def fan_in(t: torch.Tensor) -> int:
     """Inputs per output unit: dim 1 times the receptive field (dim 0 for a vector)."""
     return t.shape[1] * (math.prod(t.shape[2:]) if t.dim() > 2 else 1) if t.dim() > 1 else t.shape[0]
+
+
+class Kaiming(Initializer):
+    """He initialization's parameters (kaiming_uniform, kaiming_normal): ``torch_init`` names the torch function."""
+    a: float = Field(0.0, description=SLOPE_DESCRIPTION)
+    mode: Literal["fan_in", "fan_out"] = Field("fan_in", description=MODE_DESCRIPTION)
+    nonlinearity: Nonlinearity = Field("leaky_relu", description=NONLINEARITY_DESCRIPTION)
+
+    torch_init: ClassVar[str]
+
+    def fill_(self, tensor: "torch.Tensor") -> None:
+        import torch.nn.init as I
+
+        getattr(I, self.torch_init)(tensor, self.a, self.mode, self.nonlinearity)
