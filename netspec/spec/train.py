@@ -16,7 +16,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from ..losses import LOSSES
 from ..metrics import METRICS, metric_shorthand
 from ..optimizers import OPTIMIZERS, default_description
-from ..optimizers.sgd import Sgd  # noqa: F401  (netspec.train.programs.perceptron imports it from here)
+from ..optimizers.sgd import Sgd as Sgd  # noqa: F401  (netspec.train.programs.perceptron imports it from here)
 from ..programs import PROGRAMS
 from ..programs.supervised import Supervised
 from ..schedules import SCHEDULES
