@@ -8,10 +8,7 @@ the only way library code refers to a place in a spec.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable, Optional, Union
-
-if TYPE_CHECKING:
-    from .source import SourceMap
+from typing import Any, Iterable, Union
 
 PathPart = Union[str, int]
 SpecPath = tuple[PathPart, ...]
@@ -59,7 +56,7 @@ class NetspecError(Exception):
         self.location = location
         self.context = context  # e.g. "linear 'fc1'": what sits at the path
         self.notes: list[tuple[SpecPath, str]] = list(notes)  # e.g. where a block was used
-        self.source: Optional[SourceMap] = None  # the SourceMap to locate paths with (set where the spec was loaded)
+        self.source: Any = None  # the SourceMap to locate paths with (set where the spec was loaded)
 
     def __str__(self) -> str:
         where = format_path(self.path)
