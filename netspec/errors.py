@@ -8,7 +8,7 @@ the only way library code refers to a place in a spec.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Union
+from typing import Any, Iterable, Union
 
 PathPart = Union[str, int]
 SpecPath = tuple[PathPart, ...]
@@ -56,7 +56,7 @@ class NetspecError(Exception):
         self.location = location
         self.context = context  # e.g. "linear 'fc1'": what sits at the path
         self.notes: list[tuple[SpecPath, str]] = list(notes)  # e.g. where a block was used
-        self.source = None  # the SourceMap to locate paths with (set where the spec was loaded)
+        self.source: Any = None  # the SourceMap to locate paths with (set where the spec was loaded)
 
     def __str__(self) -> str:
         where = format_path(self.path)

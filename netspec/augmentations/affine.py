@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import PositiveFloat
 from .base import AUGMENTATIONS, Augmentation, Pair, affine_transform
+
+if TYPE_CHECKING:
+    from .base import Transform
 
 
 @AUGMENTATIONS.register
@@ -21,5 +24,5 @@ class Affine(Augmentation):
     scale: Pair[PositiveFloat] = Field([1.0, 1.0], description="Scale factor range [low, high].")
     shear: float = Field(0.0, ge=0, description="Shear by a uniform angle in [-shear, shear] degrees.")
 
-    def transform(self):
+    def transform(self) -> Transform:
         return affine_transform(self.degrees, self.translate, self.scale, self.shear)

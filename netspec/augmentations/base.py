@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from abc import abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Annotated, ClassVar, TypeVar
 
 from pydantic import Field
@@ -60,19 +60,20 @@ def flip(p: float, dim: int) -> Transform:
     """Mirror along ``dim`` each sample with probability ``p``."""
     import torch
 
-    def run(x, gen):
+    def run(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         mask = (torch.rand(x.shape[0], generator=gen, device=x.device) < p).view(-1, 1, 1, 1)
         return torch.where(mask, x.flip(dim), x)
     return run
 
 
-def affine_transform(degrees: float, translate=(0.0, 0.0), scale=(1.0, 1.0), shear: float = 0.0):
+def affine_transform(degrees: float, translate: Sequence[float] = (0.0, 0.0), scale: Sequence[float] = (1.0, 1.0),
+                     shear: float = 0.0) -> Transform:
     """Per sample (``affine`` and ``rotation``): a uniform rotation in ±degrees, translation in ±translate (fractions of the size),
     scale in [scale[0], scale[1]] and shear in ±shear degrees; bilinear, zeros outside."""
     import torch
     import torch.nn.functional as F
 
-    def run(x, gen):
+    def run(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         n = x.shape[0]
         angle = uniform(n, -degrees, degrees, x, gen) * (math.pi / 180)
         s = uniform(n, scale[0], scale[1], x, gen)

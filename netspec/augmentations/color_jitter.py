@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from .base import AUGMENTATIONS, Augmentation, uniform
 
+if TYPE_CHECKING:
+    import torch
 
-def gray(x):
+    from .base import Transform
+
+
+def gray(x: torch.Tensor) -> torch.Tensor:
     """Luma (ITU-R 601) of an RGB batch, the channel mean otherwise: (N, 1, H, W)."""
     import torch
 
@@ -31,12 +36,12 @@ class ColorJitter(Augmentation):
     saturation: float = Field(0.0, ge=0, description="RGB: scale the distance from gray by a factor in [1 - saturation, 1 + saturation].")
     hue: float = Field(0.0, ge=0, le=0.5, description="RGB: rotate the hue by up to this many turns (in YIQ space).")
 
-    def transform(self):
+    def transform(self) -> Transform:
         import torch
 
         spec = self
 
-        def run(x, gen):
+        def run(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
             n = x.shape[0]
             if spec.brightness:
                 x = x * uniform(n, 1 - spec.brightness, 1 + spec.brightness, x, gen).view(n, 1, 1, 1)

@@ -1,11 +1,14 @@
 """The ``crop`` augmentation."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import PositiveInt
 from .base import AUGMENTATIONS, Augmentation
+
+if TYPE_CHECKING:
+    from .base import Transform
 
 
 @AUGMENTATIONS.register
@@ -16,13 +19,13 @@ class Crop(Augmentation):
     type: Literal["crop"]
     padding: PositiveInt = Field(2, description="Zero pixels added on each side before cropping.")
 
-    def transform(self):
+    def transform(self) -> "Transform":
         import torch
         import torch.nn.functional as F
 
         padding = self.padding
 
-        def run(x, gen):
+        def run(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
             n, _, h, w = x.shape
             padded = F.pad(x, (padding, padding, padding, padding))
             dy = torch.randint(0, 2 * padding + 1, (n,), generator=gen, device=x.device)

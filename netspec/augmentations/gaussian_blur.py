@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from ..strict import PositiveFloat, PositiveInt
 from .base import AUGMENTATIONS, Augmentation
+
+if TYPE_CHECKING:
+    from .base import Transform
 
 
 @AUGMENTATIONS.register
@@ -27,13 +30,13 @@ class GaussianBlur(Augmentation):
             raise ValueError(f"kernel_size must be odd (the kernel is centred on a pixel), got {self.kernel_size}")
         return self
 
-    def transform(self):
+    def transform(self) -> Transform:
         import torch
         import torch.nn.functional as F
 
         k, sigma, p = self.kernel_size, self.sigma, self.p
 
-        def run(x, gen):
+        def run(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
             n, c = x.shape[:2]
             offsets = torch.arange(k, device=x.device, dtype=x.dtype) - (k - 1) / 2
             g = torch.exp(-offsets ** 2 / (2 * sigma ** 2))

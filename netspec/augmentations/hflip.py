@@ -1,11 +1,14 @@
 """The ``hflip`` augmentation."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import Probability
 from .base import AUGMENTATIONS, Augmentation, flip
+
+if TYPE_CHECKING:
+    from .base import Transform
 
 
 @AUGMENTATIONS.register
@@ -16,5 +19,5 @@ class HFlip(Augmentation):
     type: Literal["hflip"]
     p: Probability = Field(0.5, description="Probability of mirroring a sample.")
 
-    def transform(self):
+    def transform(self) -> "Transform":
         return flip(self.p, -1)

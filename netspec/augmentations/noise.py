@@ -1,11 +1,14 @@
 """The ``noise`` augmentation."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import PositiveFloat
 from .base import AUGMENTATIONS, Augmentation
+
+if TYPE_CHECKING:
+    from .base import Transform
 
 
 @AUGMENTATIONS.register
@@ -16,11 +19,11 @@ class Noise(Augmentation):
     type: Literal["noise"]
     std: PositiveFloat = Field(0.05, description="Standard deviation of the noise.")
 
-    def transform(self):
+    def transform(self) -> "Transform":
         import torch
 
         std = self.std
 
-        def run(x, gen):
+        def run(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
             return x + torch.randn(x.shape, generator=gen, device=x.device, dtype=x.dtype) * std
         return run

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import PositiveFloat, Probability
 from .base import AUGMENTATIONS, Augmentation, Pair, uniform
+
+if TYPE_CHECKING:
+    from .base import Transform
 
 
 @AUGMENTATIONS.register
@@ -22,12 +25,12 @@ class RandomErasing(Augmentation):
     ratio: Pair[PositiveFloat] = Field([0.3, 3.3], description="Range of the rectangle's aspect ratio (log-uniform).")
     value: float = Field(0.0, description="The value written into the rectangle.")
 
-    def transform(self):
+    def transform(self) -> Transform:
         import torch
 
         spec = self
 
-        def run(x, gen):
+        def run(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
             n, _, h, w = x.shape
             area = uniform(n, spec.scale[0], spec.scale[1], x, gen) * h * w
             ratio = torch.exp(uniform(n, math.log(spec.ratio[0]), math.log(spec.ratio[1]), x, gen))

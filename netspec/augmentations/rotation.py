@@ -1,10 +1,13 @@
 """The ``rotation`` augmentation."""
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
 from .base import AUGMENTATIONS, Augmentation, affine_transform
+
+if TYPE_CHECKING:
+    from .base import Transform
 
 
 @AUGMENTATIONS.register
@@ -15,5 +18,5 @@ class Rotation(Augmentation):
     type: Literal["rotation"]
     degrees: float = Field(15.0, ge=0, description="Largest angle, in degrees.")
 
-    def transform(self):
+    def transform(self) -> "Transform":
         return affine_transform(self.degrees)

@@ -69,7 +69,7 @@ class AutoencoderProgram(ProgramSpec):
     runtime: ClassVar[str] = "netspec.train.programs.autoencoder:Autoencoder"
     distributed: ClassVar[bool] = True
 
-    def check_distributed(self, errors: list) -> None:
+    def check_distributed(self, errors: list[SpecError]) -> None:
         if self.sparsity is not None:
             errors.append(SpecError("a sparse autoencoder reads its node outside the wrapped model, so its gradients would "
                                     "not be averaged across processes", path=("train", "distributed"), at_key=True,
@@ -103,7 +103,7 @@ class AutoencoderProgram(ProgramSpec):
             plan.logged += [f"{s}.{k}" for k in ("sparsity", "mean_activation") for s in ("train", "val")]
         return plan
 
-    def _sparsity_node(self, graph: Any, errors: list, warnings: list) -> None:
+    def _sparsity_node(self, graph: Any, errors: list[SpecError], warnings: list[SpecError]) -> None:
         sparsity = self.sparsity
         if sparsity is None:
             return

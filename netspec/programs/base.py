@@ -26,17 +26,18 @@ from ..registry import Registry
 from ..strict import StrictModel
 
 if TYPE_CHECKING:
+    from ..errors import SpecError
     from .plan import TrainPlan
 
-PROGRAMS: Registry = Registry("program")
+PROGRAMS: Registry[type[ProgramSpec]] = Registry("program")
 
 
 class Planner(Protocol):
     """What the planning layer (``netspec.checks.plan``) hands a program's ``plan``."""
     spec: Any
-    graphs: dict
-    errors: list
-    warnings: list
+    graphs: dict[str, Any]
+    errors: list[SpecError]
+    warnings: list[SpecError]
 
     def supervised(self, task: Optional[str] = None) -> Optional["TrainPlan"]:
         """The supervised program's plan (one model, losses against targets); ``task`` replaces ``train.task``."""
@@ -53,7 +54,7 @@ class Planner(Protocol):
     def fitting_metrics(self, mode: str) -> set[str]:
         """The metric types that fit a task mode."""
 
-    def loss(self, data: dict) -> Any:
+    def loss(self, data: dict[str, Any]) -> Any:
         """A loss spec validated from ``{type: ..., ...}``."""
 
 
@@ -74,5 +75,5 @@ class ProgramSpec(StrictModel):
         """The training plan (default: the supervised one, with this program's ``mode``)."""
         return planner.supervised()
 
-    def check_distributed(self, errors: list) -> None:
+    def check_distributed(self, errors: list[SpecError]) -> None:
         """Settings of a ``distributed`` program that cannot run on several processes (default: none)."""

@@ -26,7 +26,7 @@ class Decoding(StrictModel):
     seed: int = Field(0, description="sample: seed of the draws.")
 
 
-def check_decoding(d: Decoding, vocab: int, path: SpecPath, errors: list, warnings: list) -> None:
+def check_decoding(d: Decoding, vocab: int, path: SpecPath, errors: list[SpecError], warnings: list[SpecError]) -> None:
     if d.top_k is not None and d.top_k > vocab:
         errors.append(SpecError(f"top_k {d.top_k} is larger than the vocabulary ({vocab} tokens)", path=path + ("top_k",)))
     if d.strategy == "beam" and d.beam_size > vocab:

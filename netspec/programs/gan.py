@@ -8,7 +8,7 @@ the condition is an int64 input of both. Likely mistakes (a sigmoid before a log
 in a WGAN-GP critic) are warnings.
 """
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, Union, cast
 
 from pydantic import Field
 
@@ -119,7 +119,7 @@ class GanProgram(ProgramSpec):
             plan.monitor = None                # no best epoch, the run keeps (and reports) its last weights
         return plan
 
-    def _condition(self, gen: Any, disc: Any, errors: list) -> Optional[str]:
+    def _condition(self, gen: Any, disc: Any, errors: list[SpecError]) -> Optional[str]:
         if self.condition is None:
             common = [n for n in gen.inputs if n in disc.inputs and gen.inputs[n].dtype == "int64"]
             return common[0] if common else None
@@ -135,7 +135,7 @@ class GanProgram(ProgramSpec):
                                     path=PROGRAM + ("condition",), hint="one label per sample: shape []"))
         return self.condition
 
-    def _noise_input(self, gen: Any, cond: Optional[str], errors: list) -> Optional[str]:
+    def _noise_input(self, gen: Any, cond: Optional[str], errors: list[SpecError]) -> Optional[str]:
         candidates = [n for n, t in gen.inputs.items() if n != cond and t.dtype == "float32"]
         if self.noise is not None:
             if self.noise not in candidates:
@@ -147,12 +147,12 @@ class GanProgram(ProgramSpec):
             errors.append(SpecError(f"cannot tell which generator input takes the noise ({len(candidates)} float inputs)",
                                     path=PROGRAM, hint="set train.program.noise"))
             return None
-        return candidates[0]
+        return cast(str, candidates[0])
 
 
 def _num_embeddings(graph: Any, name: Optional[str]) -> Optional[int]:
     """Classes of a condition input: num_embeddings of the embedding that reads it."""
     for node in graph.nodes:
         if name and node.layer.tag == "embedding" and any(v[:2] == ("input", name) for v in node.inputs):
-            return node.layer.num_embeddings
+            return cast(int, node.layer.num_embeddings)
     return None

@@ -41,7 +41,7 @@ class LanguageModelProgram(ProgramSpec):
             self._check(*found, planner.errors, planner.warnings)
         return plan
 
-    def _check(self, graph: Any, out_name: str, out: Any, errors: list, warnings: list) -> None:
+    def _check(self, graph: Any, out_name: str, out: Any, errors: list[SpecError], warnings: list[SpecError]) -> None:
         names = list(graph.inputs)
         if len(names) != 1:
             errors.append(SpecError(f"a language model reads one token sequence; this model has {len(names)} inputs "

@@ -83,7 +83,7 @@ class PerceptronProgram(ProgramSpec):
         return plan
 
 
-def _unit(graph: Any, errors: list) -> Optional[tuple[Any, Optional[str], str]]:
+def _unit(graph: Any, errors: list[SpecError]) -> Optional[tuple[Any, Optional[str], str]]:
     """(the linear node, the module path of its step or None, the output name), or None after errors."""
     before = len(errors)
     nodes = list(graph.nodes)
@@ -102,7 +102,7 @@ def _unit(graph: Any, errors: list) -> Optional[tuple[Any, Optional[str], str]]:
                                 f"{node.context} comes after it", path=node.path, context=node.context, hint=UNIT_HINT))
     if rest:
         return None
-    source: tuple = ("input", next(iter(graph.inputs))) if len(graph.inputs) == 1 else ()
+    source: tuple[Any, ...] = ("input", next(iter(graph.inputs))) if len(graph.inputs) == 1 else ()
     for node in chain:
         if not source or len(node.inputs) != 1 or tuple(node.inputs[0][:2]) != source:
             errors.append(SpecError(f"{node.context} must read the {'input' if node is chain[0] else 'layer before it'}: "
@@ -121,7 +121,7 @@ def _unit(graph: Any, errors: list) -> Optional[tuple[Any, Optional[str], str]]:
     return linear, decision if linear.layer.out_features == 1 else None, outs[0][0]
 
 
-def _linear(node: Any, step: Any, errors: list) -> None:
+def _linear(node: Any, step: Any, errors: list[SpecError]) -> None:
     layer, where = node.layer, {"path": node.path, "context": node.context}
     shape = node.in_types[0].shape if node.in_types else ()
     if len(shape) != 1:
@@ -147,7 +147,7 @@ def _linear(node: Any, step: Any, errors: list) -> None:
                                 **where, hint="drop the activation"))
 
 
-def _settings(spec: Any, train: Any, errors: list) -> None:
+def _settings(spec: Any, train: Any, errors: list[SpecError]) -> None:
     """Training settings the rule does not use are errors, never silently ignored."""
     for key in UNUSED:
         if getattr(train, key) is not None:
@@ -175,7 +175,7 @@ def _settings(spec: Any, train: Any, errors: list) -> None:
                                 path=("data", "class_weights"), at_key=True, hint="drop it (or oversample: sampler: weighted)"))
 
 
-def _task(train: Any, mode: str, errors: list) -> None:
+def _task(train: Any, mode: str, errors: list[SpecError]) -> None:
     if "task" not in train.model_fields_set:
         return
     task = train.task
@@ -188,7 +188,7 @@ def _task(train: Any, mode: str, errors: list) -> None:
                                 hint="one unit with a step is binary (0/1 labels); C ≥ 2 scores are multiclass"))
 
 
-def _metrics(planner: Planner, train: Any, mode: str, errors: list) -> list:
+def _metrics(planner: Planner, train: Any, mode: str, errors: list[SpecError]) -> list[Any]:
     if train.metrics is None:
         return [planner.metric(m) for m in DEFAULTS[mode]]
     fits = planner.fitting_metrics("binary" if mode == "binary" else "multiclass") - ({"auroc"} if mode == "binary" else set())

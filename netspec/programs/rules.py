@@ -3,7 +3,7 @@ which node produces an output, the activation a value ends in, and located warni
 
 from __future__ import annotations
 
-from typing import Any, Optional, Sequence
+from typing import Any, Optional, Sequence, cast
 
 from ..diagnostics import did_you_mean
 from ..errors import SpecError, SpecPath
@@ -32,7 +32,7 @@ def output_node(graph: Any, name: str) -> Any:
 
 def output_path(graph: Any, name: str) -> SpecPath:
     value = dict(graph.outputs)[name]
-    return graph.node(value[1]).path if value[0] != "input" else graph.path
+    return cast(SpecPath, graph.node(value[1]).path if value[0] != "input" else graph.path)  # graph: a netspec.graph Graph (above spec)
 
 
 def input_path(spec: Any, model: str, name: str) -> SpecPath:
@@ -44,7 +44,7 @@ def final_tag(node: Any) -> Optional[str]:
     if node is None:
         return None
     act = getattr(node.layer, "activation", None)
-    return getattr(act, "tag", None) or node.layer.tag
+    return cast(Optional[str], getattr(act, "tag", None) or node.layer.tag)
 
 
 def warn(message: str, path: SpecPath, hint: str) -> SpecError:
@@ -53,7 +53,7 @@ def warn(message: str, path: SpecPath, hint: str) -> SpecError:
     return err
 
 
-def named_models(spec: Any, graphs: dict, program: Any, keys: tuple[str, ...], errors: list) -> list[Any]:
+def named_models(spec: Any, graphs: dict[str, Any], program: Any, keys: tuple[str, ...], errors: list[SpecError]) -> list[Any]:
     """The graphs the program's fields ``keys`` name (None where missing); every model must be one of them."""
     found = []
     for key in keys:
@@ -71,7 +71,7 @@ def named_models(spec: Any, graphs: dict, program: Any, keys: tuple[str, ...], e
     return found
 
 
-def own_loss(spec: Any, errors: list) -> None:
+def own_loss(spec: Any, errors: list[SpecError]) -> None:
     if spec.train.loss is not None:
         errors.append(SpecError(f"the {spec.train.program.type} program computes its own loss", path=("train", "loss"),
                                 hint="drop train.loss; choose the loss in train.program"))
@@ -95,7 +95,7 @@ def first_output(planner: Any, plan: Any) -> Optional[tuple[Any, str, Any]]:
     return graph, name, graph.output_types()[name]
 
 
-def logits_2d(graph: Any, name: str, out: Any, what: str, errors: list) -> bool:
+def logits_2d(graph: Any, name: str, out: Any, what: str, errors: list[SpecError]) -> bool:
     if len(out.shape) == 2 and isinstance(out.shape[-1], int):
         return True
     errors.append(SpecError(f"output {name!r} is {fmt_shape(out.shape)}, but {what} returns (L, V) token logits",
@@ -104,7 +104,7 @@ def logits_2d(graph: Any, name: str, out: Any, what: str, errors: list) -> bool:
     return False
 
 
-def token_input(graph: Any, name: str, path: SpecPath, role: str, errors: list) -> bool:
+def token_input(graph: Any, name: str, path: SpecPath, role: str, errors: list[SpecError]) -> bool:
     t = graph.inputs[name]
     if t.dtype == "int64" and len(t.shape) == 1:
         return True

@@ -40,7 +40,7 @@ class SegmentationProgram(ProgramSpec):
         return plan
 
     @staticmethod
-    def _check(spec: Any, graph: Any, out_name: str, out: Any, errors: list) -> None:
+    def _check(spec: Any, graph: Any, out_name: str, out: Any, errors: list[SpecError]) -> None:
         shape = out.shape
         if len(shape) != 3 or not isinstance(shape[0], int) or shape[0] < 2:
             errors.append(SpecError(f"output {out_name!r} is {fmt_shape(shape)}, but segmentation returns (C, H, W) logits "

@@ -52,7 +52,7 @@ class Seq2SeqProgram(ProgramSpec):
             self._check(planner.spec.train, *found, planner.errors, planner.warnings)
         return plan
 
-    def _check(self, train: Any, graph: Any, out_name: str, out: Any, errors: list, warnings: list) -> None:
+    def _check(self, train: Any, graph: Any, out_name: str, out: Any, errors: list[SpecError], warnings: list[SpecError]) -> None:
         base: SpecPath = ("train", "program")
         name = self.decoder_input
         if name not in graph.inputs:

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from .base import SOURCES, FieldName, Source
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.table import Table
+    from ..errors import SpecPath
 
 
 @SOURCES.register
@@ -26,7 +32,8 @@ class Arrays(Source):
             raise ValueError("give either `path` (an .npz file) or `files` (field: .npy file)")
         return self
 
-    def read(self, base, classify, path, faults=None, expect=None):
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict[str, Any] | None = None) -> Table:
         from ..data.readers import arrays, reading
 
         with reading(self, base, path):

@@ -39,7 +39,7 @@ class Source(StrictModel):
 
     @abstractmethod
     def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
-             expect: dict | None = None) -> Table:
+             expect: dict[str, Any] | None = None) -> Table:
         """Read the samples. ``base``: the folder relative paths start from (the spec file's);
         ``classify``: targets are class labels (else numbers); ``path``: the spec path problems are
         located at; ``faults``: a ``netspec.data.faults.Faults`` applying ``data.bad_samples`` (file

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from .base import SOURCES
 from .tabular import Tabular
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.faults import Faults, Origin
+    from ..errors import SpecPath
 
 
 @SOURCES.register
@@ -19,7 +25,7 @@ class Csv(Tabular):
     type: Literal["csv"]
     delimiter: str = Field(",", description="The column separator (one character, as Python's csv module takes it).")
 
-    def rows(self, file, path, faults):
+    def rows(self, file: Path, path: SpecPath, faults: Faults) -> tuple[dict[str, Any], Origin]:
         from ..data.readers import csv_rows
 
         return csv_rows(self, file, path, faults)

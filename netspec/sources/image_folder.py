@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import PositiveInt
 from .base import SOURCES, Pair, Source
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.table import Table
+    from ..errors import SpecPath
 
 
 @SOURCES.register
@@ -21,7 +27,8 @@ class ImageFolder(Source):
     size: Pair[PositiveInt] | None = Field(None, description="Resize every image to (H, W).")
     channels: Literal[1, 3] = Field(3, description="1 = grayscale, 3 = RGB.")
 
-    def read(self, base, classify, path, faults=None, expect=None):
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict[str, Any] | None = None) -> Table:
         from ..data.readers import image_folder, locate, reading
 
         with reading(self, base, path):

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .base import SOURCES
 from .tabular import Tabular
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.faults import Faults, Origin
+    from ..errors import SpecPath
 
 
 @SOURCES.register
@@ -16,7 +22,7 @@ class JsonTable(Tabular):
     EXAMPLE: ClassVar[str] = "{type: json_table, path: houses.json, target: price, categorical: [city]}"
     type: Literal["json_table"]
 
-    def rows(self, file, path, faults):
+    def rows(self, file: Path, path: SpecPath, faults: Faults) -> tuple[dict[str, Any], Origin]:
         """Column name -> array of the records' values, and the record number (1-based) of each row."""
         import json
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from .base import SOURCES, Source
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.table import Table
+    from ..errors import SpecPath
 
 
 @SOURCES.register
@@ -22,7 +28,8 @@ class Jsonl(Source):
                                                     "indices, one per token (tagging; padded with the loss's ignore_index).")
     classes: list[str] | None = Field(None, description="Names of the class indices, in index order (reports, predictions).")
 
-    def read(self, base, classify, path, faults=None, expect=None):
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict[str, Any] | None = None) -> Table:
         from ..data.readers import jsonl, locate, reading
 
         with reading(self, base, path):

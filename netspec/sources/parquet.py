@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .base import SOURCES
 from .tabular import Tabular
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.faults import Faults, Origin
+    from ..errors import SpecPath
 
 
 @SOURCES.register
@@ -16,7 +22,7 @@ class Parquet(Tabular):
                               "label}")
     type: Literal["parquet"]
 
-    def rows(self, file, path, faults):
+    def rows(self, file: Path, path: SpecPath, faults: Faults) -> tuple[dict[str, Any], Origin]:
         from ..data.readers import parquet_rows
 
         return parquet_rows(file, path)

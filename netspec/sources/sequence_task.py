@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from ..strict import PositiveInt
 from .base import SOURCES, Source
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.table import Table
+    from ..errors import SpecPath
 
 
 @SOURCES.register
@@ -29,7 +35,8 @@ class SequenceTask(Source):
             raise ValueError(f"min_len {self.min_len} is larger than max_len {self.max_len}")
         return self
 
-    def read(self, base, classify, path, faults=None, expect=None):
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict[str, Any] | None = None) -> Table:
         from ..data.synthetic import sequence_table
 
         return sequence_table(self)

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from ..strict import PositiveInt
 from .base import SOURCES, Source
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.table import Table
+    from ..errors import SpecPath
 
 
 @SOURCES.register
@@ -27,7 +33,8 @@ class Shapes(Source):
     noise: float = Field(0.1, ge=0, description="Standard deviation of Gaussian pixel noise.")
     seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
 
-    def read(self, base, classify, path, faults=None, expect=None):
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict[str, Any] | None = None) -> Table:
         from ..data.synthetic import shapes_table
 
         return shapes_table(self)

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
 from .base import SOURCES, Source
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.table import Table
+    from ..errors import SpecPath
 
 
 @SOURCES.register
@@ -19,7 +25,8 @@ class Sklearn(Source):
     name: Literal["digits", "iris", "wine", "breast_cancer", "diabetes"] = Field(description="Which bundled dataset.")
     images: bool = Field(False, description="digits only: give `image` (1, 8, 8) instead of `features` (64,).")
 
-    def read(self, base, classify, path, faults=None, expect=None):
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict[str, Any] | None = None) -> Table:
         from ..data.bundled import sklearn_table
 
         return sklearn_table(self)

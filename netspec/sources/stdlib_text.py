@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
 from ..strict import PositiveInt
 from .base import SOURCES, Source
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.table import Table
+    from ..errors import SpecPath
 
 #: modules whose documentation strings make the default corpus (prose-rich, present in every CPython)
 STDLIB_MODULES = ["argparse", "collections", "difflib", "doctest", "functools", "inspect", "json", "logging",
@@ -43,7 +49,8 @@ class StdlibText(Source):
             raise ValueError("max_vocab applies to vocab: corpus")
         return self
 
-    def read(self, base, classify, path, faults=None, expect=None):
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict[str, Any] | None = None) -> Table:
         from ..data.corpus import stdlib_table
 
         return stdlib_table(self)

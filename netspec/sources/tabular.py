@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from abc import abstractmethod
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
 from .base import Source
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from ..data.faults import Faults, Origin
+    from ..data.table import Table
+    from ..errors import SpecPath
 
 
 class Tabular(Source):
@@ -19,12 +27,13 @@ class Tabular(Source):
     classes: list[str | int] | None = Field(
         None, description="Class labels in index order (default: sorted unique values of an integer or string target).")
 
-    def read(self, base, classify, path, faults=None, expect=None):
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict[str, Any] | None = None) -> Table:
         from ..data.readers import locate, reading, tabular
 
         with reading(self, base, path):
             return tabular(self, locate(base, self.path, path), classify, path, faults, expect)
 
     @abstractmethod
-    def rows(self, file, path, faults):
+    def rows(self, file: Path, path: SpecPath, faults: Faults) -> tuple[dict[str, Any], Origin]:
         """Column name -> array of the column's values, and where each row came from (an ``Origin``)."""

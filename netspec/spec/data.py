@@ -12,7 +12,7 @@ reconstruction task uses the input itself). The training loop checks each bound 
 per-sample shape against the spec's input shape and reports a located DataError on mismatch.
 """
 
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field, model_validator
 
@@ -23,7 +23,10 @@ from .reliability import BadSamples, BadSamplesError
 
 # ---- sources: the classes are netspec.sources' (one module per source) -------------------------------
 
-Source = SOURCES.union("Where samples come from: a name (for sklearn use {type: sklearn, name: digits}) or {type: ..., ...}.")
+if TYPE_CHECKING:  # a registry's union is built at import time; the checker sees the base class
+    from ..sources.base import Source
+else:
+    Source = SOURCES.union("Where samples come from: a name (for sklearn use {type: sklearn, name: digits}) or {type: ..., ...}.")
 
 
 # ---- splits -------------------------------------------------------------------------------------
@@ -96,7 +99,10 @@ class NoScaling(StrictModel):
     type: Literal["none"]
 
 
-Scaler = tagged(Union[Standardize, MinMax, NoScaling])
+if TYPE_CHECKING:  # the union itself, for the type checker; pydantic gets the tagged (discriminated) form
+    Scaler = Union[Standardize, MinMax, NoScaling]
+else:
+    Scaler = tagged(Union[Standardize, MinMax, NoScaling])
 
 
 class ImagePrep(StrictModel):
@@ -124,7 +130,10 @@ class Preprocess(StrictModel):
 
 # ---- augmentation (train split only, image fields): the classes are netspec.augmentations' ---------
 
-Augmentation = AUGMENTATIONS.union()
+if TYPE_CHECKING:
+    from ..augmentations.base import Augmentation
+else:
+    Augmentation = AUGMENTATIONS.union()
 
 
 # ---- loading -------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ no torch. ``strategy`` is a ``type:``-tagged choice that also accepts the bare n
 distributed yet, FSDP with several models, nccl on a CPU device).
 """
 
-from typing import Any, Literal, Union
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import Field
 
@@ -47,7 +47,10 @@ class Fsdp(StrictModel):
                                                  "memory between uses (GPU runs; slower, for the largest models).")
 
 
-Strategy = tagged(Union[Ddp, Fsdp], "ddp: replicate the model; fsdp: shard it.")
+if TYPE_CHECKING:  # the union itself, for the type checker; pydantic gets the tagged (discriminated) form
+    Strategy = Union[Ddp, Fsdp]
+else:
+    Strategy = tagged(Union[Ddp, Fsdp], "ddp: replicate the model; fsdp: shard it.")
 
 
 class DistributedSpec(StrictModel):
@@ -62,7 +65,7 @@ class DistributedSpec(StrictModel):
                           "on CPU each process uses its own share of the batch.")
 
 
-def check_distributed(spec: Any, errors: list, launched: bool = False) -> None:
+def check_distributed(spec: Any, errors: list[Any], launched: bool = False) -> None:
     """Rules for ``train.distributed``: checked by ``netspec validate`` when the section is written,
     and (``launched``) before a distributed run starts, with the section's defaults when it is not."""
     train = spec.train

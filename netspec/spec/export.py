@@ -92,7 +92,7 @@ def check_names(spec: Any) -> None:
     export, models = spec.export, spec.model_defs()
     if export is None:
         return
-    problems: list[tuple[tuple, str, Any]] = []
+    problems: list[tuple[tuple[Any, ...], str, Any]] = []
     for i, name in enumerate(export.models or []):
         if name not in models:
             problems.append((("export", "models", i), f"no model named {name!r}{_suggest(name, models)}", name))

@@ -12,8 +12,13 @@ The initializers themselves (schema, documentation, torch code) are the classes 
 ``netspec.initializers``; ``netspec.init`` applies them to tensors.
 """
 
+from typing import TYPE_CHECKING
+
 from ..initializers import INITIALIZERS
 
-Initializer = INITIALIZERS.union("An initializer: a name (`zeros`) or {type: name, ...arguments}.")
+if TYPE_CHECKING:  # a registry's union is built at import time; the checker sees the base class
+    from ..initializers.base import Initializer
+else:
+    Initializer = INITIALIZERS.union("An initializer: a name (`zeros`) or {type: name, ...arguments}.")
 #: parameter-name glob -> initializer, e.g. {weight: kaiming_normal, bias: zeros}
 InitMap = dict[str, Initializer]

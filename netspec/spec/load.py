@@ -29,12 +29,12 @@ class LoadedSpec:
     """A validated spec with the data it came from and where every value was written."""
 
     spec: Spec
-    data: dict
+    data: dict[str, Any]
     source: SourceMap
     file: str
 
 
-def load_data(path: str | Path, overrides: Iterable[str] = ()) -> tuple[dict, SourceMap]:
+def load_data(path: str | Path, overrides: Iterable[str] = ()) -> tuple[dict[str, Any], SourceMap]:
     """Read a spec file with its bases and apply ``--set`` overrides; no validation yet."""
     data, smap = _read(Path(path), ())
     for i, text in enumerate(overrides, start=1):
@@ -48,7 +48,7 @@ def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> LoadedSpec:
     return LoadedSpec(validate(data, smap), data, smap, str(path))
 
 
-def validate(data: dict, smap: SourceMap) -> Spec:
+def validate(data: dict[str, Any], smap: SourceMap) -> Spec:
     try:
         return Spec.model_validate(data)
     except ValidationError as exc:
@@ -59,7 +59,7 @@ def validate(data: dict, smap: SourceMap) -> Spec:
 
 # ---- extends ------------------------------------------------------------------------------------
 
-def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict, SourceMap]:
+def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], SourceMap]:
     data, smap = load_file(path)
     if not isinstance(data, dict):
         raise SpecError(f"a spec is a mapping of keys (netspec, inputs, model, ...), got {show(data)}",
@@ -71,7 +71,7 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict, SourceMap]:
         bases = [bases]
     if not isinstance(bases, list) or not all(isinstance(b, str) for b in bases):
         raise _located(SpecError(f"expected a file name or a list of them, got {show(bases)}", path=("extends",)), smap)
-    merged: dict = {}
+    merged: dict[str, Any] = {}
     msmap = SourceMap()
     here = path.resolve()
     for i, base in enumerate(bases):
@@ -86,7 +86,7 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict, SourceMap]:
     return _merge(merged, msmap, data, smap, ()), msmap
 
 
-def _merge(base: dict, bsmap: SourceMap, over: dict, osmap: SourceMap, path: SpecPath) -> dict:
+def _merge(base: dict[str, Any], bsmap: SourceMap, over: dict[str, Any], osmap: SourceMap, path: SpecPath) -> dict[str, Any]:
     """Deep-merge ``over`` into ``base``: mappings merge key by key, anything else is replaced."""
     out = dict(base)
     if path in osmap.values:
@@ -134,7 +134,7 @@ def parse_path(text: str) -> SpecPath:
     return tuple(parts)
 
 
-def _override(data: dict, smap: SourceMap, text: str, index: int) -> None:
+def _override(data: dict[str, Any], smap: SourceMap, text: str, index: int) -> None:
     key, sep, value_text = text.partition("=")
     if not sep or not key.strip():
         raise SpecError(f"--set takes KEY=VALUE, got {text!r}", location=Location(CMDLINE, index, 1),
@@ -151,7 +151,7 @@ def _override(data: dict, smap: SourceMap, text: str, index: int) -> None:
         loc = exc.location
         exc.location = Location(CMDLINE, index, col + (loc.col - 1 if loc else 0))
         raise
-    parent = data
+    parent: Any = data  # a mapping or a list, walked down the path
     for i, part in enumerate(path[:-1]):
         nxt = parent[part] if _has(parent, part) else None
         if nxt is None:

@@ -72,7 +72,7 @@ class BlockDef(StrictModel):
     layers: list[LayerItem] = Field(min_length=1, description="The block's layers; `${arg}` refers to an argument.")
     outputs: Optional[list[str]] = Field(None, min_length=1, description="Names of the nodes the block returns (default: the last).")
 
-    @field_validator("args", mode="before", json_schema_input_type=dict[str, Union[ArgSpec, str, int, float, bool, list, None]])
+    @field_validator("args", mode="before", json_schema_input_type=dict[str, Union[ArgSpec, str, int, float, bool, list[Any], None]])
     @classmethod
     def _shorthand(cls, value: Any) -> Any:
         if isinstance(value, dict):

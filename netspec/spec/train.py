@@ -9,14 +9,14 @@ Defaults follow the course (batch 32, early stopping on val.loss; the default op
 ``netspec.optimizers.default_optimizer()``).
 """
 
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..losses import LOSSES
 from ..metrics import METRICS, metric_shorthand
 from ..optimizers import OPTIMIZERS, default_description
-from ..optimizers.sgd import Sgd  # noqa: F401  (netspec.train.programs.perceptron imports it from here)
+from ..optimizers.sgd import Sgd as Sgd  # noqa: F401  (netspec.train.programs.perceptron imports it from here)
 from ..programs import PROGRAMS
 from ..programs.supervised import Supervised
 from ..schedules import SCHEDULES
@@ -54,15 +54,24 @@ class LanguageModel(StrictModel):
     ignore_index: int = Field(-100, description="Target value skipped by the loss and metrics (padding).")
 
 
-Task = tagged(Union[Classification, Regression, Reconstruction, LanguageModel], "What the model learns to predict.")
+if TYPE_CHECKING:  # the union itself, for the type checker; pydantic gets the tagged (discriminated) form
+    Task = Union[Classification, Regression, Reconstruction, LanguageModel]
+else:
+    Task = tagged(Union[Classification, Regression, Reconstruction, LanguageModel], "What the model learns to predict.")
 
 
-Program = PROGRAMS.union("What one training step does.")
+if TYPE_CHECKING:  # a registry's union is built at import time; the checker sees the base class
+    from ..programs.base import ProgramSpec as Program
+else:
+    Program = PROGRAMS.union("What one training step does.")
 
 
 # ---- losses -------------------------------------------------------------------------------------
 # One class per loss in netspec.losses (its schema, docs, planning rules and builder).
-Loss = LOSSES.union()
+if TYPE_CHECKING:
+    from ..losses.base import Loss
+else:
+    Loss = LOSSES.union()
 
 
 def _as_list(value: Any) -> Any:
@@ -72,20 +81,29 @@ def _as_list(value: Any) -> Any:
 # ---- optimizers -----------------------------------------------------------------------------------
 
 # the classes live in netspec.optimizers (one module each); Sgd is re-exported for the perceptron program
-Optimizer = OPTIMIZERS.union()
+if TYPE_CHECKING:
+    from ..optimizers.base import Optimizer
+else:
+    Optimizer = OPTIMIZERS.union()
 
 
 # ---- schedules --------------------------------------------------------------------------------------
 
-Schedule = SCHEDULES.union()  # the classes live in netspec.schedules (one module each)
+if TYPE_CHECKING:
+    from ..schedules.base import Schedule
+else:
+    Schedule = SCHEDULES.union()  # the classes live in netspec.schedules (one module each)
 
 
 # ---- metrics ----------------------------------------------------------------------------------------
 
 # one class per metric in netspec.metrics; `f1_macro` is shorthand for {type: f1, average: macro}
-MetricItem = Annotated[METRICS.union("A metric by name (accuracy, f1_macro, ...) or {type: NAME, ...}, "
-                                     "computed with torchmetrics and logged as `<split>.<name>`."),
-                       BeforeValidator(metric_shorthand)]
+if TYPE_CHECKING:
+    from ..metrics.base import Metric as MetricItem
+else:
+    MetricItem = Annotated[METRICS.union("A metric by name (accuracy, f1_macro, ...) or {type: NAME, ...}, "
+                                         "computed with torchmetrics and logged as `<split>.<name>`."),
+                           BeforeValidator(metric_shorthand)]
 
 
 # ---- regularization, transfer, early stopping, runtime ----------------------------------------------
@@ -128,7 +146,10 @@ class ClipAgc(StrictModel):
     eps: PositiveFloat = 1e-3
 
 
-GradClip = tagged(Union[ClipNorm, ClipValue, ClipAgc])
+if TYPE_CHECKING:
+    GradClip = Union[ClipNorm, ClipValue, ClipAgc]
+else:
+    GradClip = tagged(Union[ClipNorm, ClipValue, ClipAgc])
 
 
 class EarlyStopping(StrictModel):

@@ -18,7 +18,7 @@ the bare name::
         train.optimizer.momentum: {type: uniform, low: 0.0, high: 0.95, when: {train.optimizer.type: sgd}}
 """
 
-from typing import Any, Literal, Optional, Union
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from pydantic import Field, model_validator
 
@@ -84,7 +84,10 @@ class LogUniform(StrictModel):
         return self
 
 
-Param = tagged(Union[Choice, IntRange, Uniform, LogUniform], "A distribution over one spec value.")
+if TYPE_CHECKING:  # the union itself, for the type checker; pydantic gets the tagged (discriminated) form
+    Param = Union[Choice, IntRange, Uniform, LogUniform]
+else:
+    Param = tagged(Union[Choice, IntRange, Uniform, LogUniform], "A distribution over one spec value.")
 
 
 class Objective(StrictModel):
@@ -115,7 +118,10 @@ class GridSearch(StrictModel):
     seed: int = Field(0, description="The order in which the grid is visited.")
 
 
-Sampler = tagged(Union[Tpe, RandomSearch, GridSearch], "How the next trial's values are chosen.")
+if TYPE_CHECKING:
+    Sampler = Union[Tpe, RandomSearch, GridSearch]
+else:
+    Sampler = tagged(Union[Tpe, RandomSearch, GridSearch], "How the next trial's values are chosen.")
 
 
 class NoPruning(StrictModel):
@@ -138,7 +144,10 @@ class SuccessiveHalving(StrictModel):
     min_early_stopping_rate: NonNegInt = 0
 
 
-Pruner = tagged(Union[NoPruning, Median, SuccessiveHalving], "When a trial stops early (fed every epoch's metric).")
+if TYPE_CHECKING:
+    Pruner = Union[NoPruning, Median, SuccessiveHalving]
+else:
+    Pruner = tagged(Union[NoPruning, Median, SuccessiveHalving], "When a trial stops early (fed every epoch's metric).")
 
 
 class Holdout(StrictModel):
@@ -154,7 +163,10 @@ class CrossValidation(StrictModel):
     seed: Optional[int] = Field(None, description="Fold assignment seed (default: data.split.seed).")
 
 
-Evaluation = tagged(Union[Holdout, CrossValidation], "How a trial is scored.")
+if TYPE_CHECKING:
+    Evaluation = Union[Holdout, CrossValidation]
+else:
+    Evaluation = tagged(Union[Holdout, CrossValidation], "How a trial is scored.")
 
 
 class TuneSpec(StrictModel):

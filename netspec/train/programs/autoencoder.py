@@ -13,28 +13,28 @@ logged as ``train.sparsity`` / ``val.sparsity`` together with the node's mean ac
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from ..generative_losses import kl_sparsity, l1_activity
-from .base import ProgramContext
-from .supervised import Batch, Supervised
+from .base import Batch, ProgramContext
+from .supervised import Supervised
 from .tally import Means
 
 
 def corrupt(x: torch.Tensor, noise: Any) -> torch.Tensor:
     """Gaussian: x + std·N(0, 1); masking: each value becomes ``value`` with probability p."""
     if noise.type == "gaussian":
-        return x + noise.std * torch.randn_like(x)
+        return cast(torch.Tensor, x + noise.std * torch.randn_like(x))
     return torch.where(torch.rand_like(x) < noise.p, torch.full_like(x, noise.value), x)
 
 
 def sparsity_penalty(a: torch.Tensor, sparsity: Any) -> torch.Tensor:
     a = a.float()
     if sparsity.type == "l1":
-        return sparsity.weight * l1_activity(a)
-    return sparsity.weight * kl_sparsity(a, sparsity.rho)
+        return cast(torch.Tensor, sparsity.weight * l1_activity(a))
+    return cast(torch.Tensor, sparsity.weight * kl_sparsity(a, sparsity.rho))
 
 
 class Autoencoder(Supervised):

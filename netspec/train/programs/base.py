@@ -70,7 +70,7 @@ class TrainProgram(abc.ABC):
         raise NotImplementedError(f"the {self.name} program has no outputs to predict")
 
     @staticmethod
-    def data_graph(graphs: dict, plan: Any) -> Any:
+    def data_graph(graphs: dict[str, Any], plan: Any) -> Any:
         """The graph whose inputs the data feeds. Default: the spec's only model."""
         return next(iter(graphs.values()))
 
@@ -80,7 +80,7 @@ class TrainProgram(abc.ABC):
         holds the logged ``lr``). Default: None (the spec's optimizer, else the default one)."""
         return None
 
-    def compile(self, compile_fn: Callable[[Any], Any]) -> None:
+    def compile(self, compile_fn: Callable[[Any], Any]) -> None:  # noqa: B027  (an optional hook)
         """With ``train.compile``: compile what the program runs beyond the models (e.g. forward + loss
         in one graph). Default: nothing beyond the models' forward callables."""
         return None
@@ -89,7 +89,7 @@ class TrainProgram(abc.ABC):
         """The loss terms the non-finite diagnosis re-evaluates one by one. Default: none."""
         return []
 
-    def end_epoch(self, epoch: int, run_dir: Optional[Path]) -> None:
+    def end_epoch(self, epoch: int, run_dir: Optional[Path]) -> None:  # noqa: B027  (an optional hook)
         """After each epoch (``run_dir`` None on ranks that write nothing). Default: nothing."""
         return None
 
@@ -97,7 +97,7 @@ class TrainProgram(abc.ABC):
         """State saved in checkpoints beyond weights and optimizers (counters, RNGs). Default: None."""
         return None
 
-    def load_state_dict(self, state: dict[str, Any]) -> None:
+    def load_state_dict(self, state: dict[str, Any]) -> None:  # noqa: B027  (an optional hook)
         """Put back what ``state_dict`` saved. Default: nothing to put back."""
         return None
 

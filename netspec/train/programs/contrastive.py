@@ -34,7 +34,7 @@ class Contrastive(TrainProgram):
     name = "contrastive"
 
     @staticmethod
-    def data_graph(graphs: dict, plan: Any) -> Graph:
+    def data_graph(graphs: dict[str, Any], plan: Any) -> Graph:
         """The tower model seen by the data: its first input only (every input reads that field)."""
         g = next(iter(graphs.values()))
         first = plan.roles["inputs"][0]
@@ -83,7 +83,7 @@ class Contrastive(TrainProgram):
         positive = torch.rand(x.shape[0], generator=gen, device=gen.device).to(x.device) < self.program.positive_fraction
         partner = torch.where(positive, sampler.same(y, gen), sampler.other(y, gen))
         embs = self.embeddings(x, pool_x[partner])
-        dissimilar, similar = self.pair_labels  # type: ignore[misc]  (a pair loss has them)
+        dissimilar, similar = self.pair_labels  # type: ignore[misc]  # a pair loss has them
         target = positive.float() * (similar - dissimilar) + dissimilar
         return self.loss_fn(tuple(embs), target), embs[0]
 

@@ -42,7 +42,7 @@ class Distill(TrainProgram):
     name = "distill"
 
     @staticmethod
-    def data_graph(graphs: dict, plan: Any) -> Any:
+    def data_graph(graphs: dict[str, Any], plan: Any) -> Any:
         return graphs[plan.program.student]
 
     def __init__(self, ctx: ProgramContext) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Iterator, Optional, cast
 
 import torch
 
@@ -50,7 +50,7 @@ class Gan(TrainProgram):
     name = "gan"
 
     @staticmethod
-    def data_graph(graphs: dict, plan: Any) -> Any:
+    def data_graph(graphs: dict[str, Any], plan: Any) -> Any:
         return graphs[plan.program.discriminator]
 
     def __init__(self, ctx: ProgramContext) -> None:
@@ -82,13 +82,13 @@ class Gan(TrainProgram):
     def generate(self, z: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
         args = {self.noise_name: z, **({self.cond: labels} if self.cond else {})}
         out = self.generator(*[args[n] for n in self.g_inputs])
-        return out[self.g_index] if isinstance(out, tuple) else out
+        return cast(torch.Tensor, out[self.g_index] if isinstance(out, tuple) else out)
 
     def score(self, x: torch.Tensor, labels: Optional[torch.Tensor]) -> torch.Tensor:
         args = {**({self.cond: labels} if self.cond else {})}
         out = self.discriminator(*[args[n] if n in args else x for n in self.d_inputs])
         out = out[self.d_index] if isinstance(out, tuple) else out
-        return out.reshape(out.shape[0])
+        return cast(torch.Tensor, out.reshape(out.shape[0]))
 
     def noise(self, n: int) -> torch.Tensor:
         return draw_noise(n, self.noise_shape, self.program.distribution, self.device)

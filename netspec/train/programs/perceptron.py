@@ -22,7 +22,7 @@ through a sigmoid), scores for the multiclass one (argmax).
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional, cast
 
 import torch
 import torch.distributed as dist
@@ -61,7 +61,7 @@ class Perceptron(TrainProgram):
         self.lr = float(plan.program.lr)
         classes = int(unit.out_features)
         self.eye: Any = torch.eye(classes, device=device) if self.decide is None else None
-        make = lambda: MetricSet(plan.metrics, plan, device, 0.5, probabilities=self.decide is not None)  # noqa: E731
+        make: Callable[[], MetricSet] = lambda: MetricSet(plan.metrics, plan, device, 0.5, probabilities=self.decide is not None)  # noqa: E731
         self.metrics = {"eval": make(), "train": _Mistakes(make() if train_metrics else None, device)}
 
     def outputs(self, batch: Batch) -> dict[str, torch.Tensor]:
@@ -101,7 +101,7 @@ class Perceptron(TrainProgram):
         y = batch[self.metric_target]
         guess = out.reshape(-1) if self.decide is not None else out.argmax(1)
         self.metrics["eval"].update(out, y)
-        return (guess.long() != y.reshape(-1).long()).float().mean()
+        return cast(torch.Tensor, (guess.long() != y.reshape(-1).long()).float().mean())
 
     def state_dict(self) -> dict[str, Any]:
         return {"errors": float(self.metrics["train"].errors)}

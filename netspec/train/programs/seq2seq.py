@@ -19,14 +19,14 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import replace
-from typing import Any
+from typing import Any, cast
 
 import torch
 
 from ...generate.decode import decode
 from ..metrics import MetricSet
-from .base import ProgramContext
-from .supervised import Batch, Supervised
+from .base import Batch, ProgramContext
+from .supervised import Supervised
 
 
 class Seq2SeqMetrics:
@@ -74,7 +74,7 @@ class Seq2Seq(Supervised):
 
     def _logits(self, args: list[torch.Tensor]) -> torch.Tensor:
         out = self.model(*args)
-        return out[self.logits_index] if isinstance(out, tuple) else out
+        return cast(torch.Tensor, out[self.logits_index] if isinstance(out, tuple) else out)
 
     @torch.no_grad()
     def mixed_prefix(self, batch: Batch) -> torch.Tensor:

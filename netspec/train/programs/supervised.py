@@ -37,7 +37,7 @@ class Supervised(TrainProgram):
         self.metric_output, self.metric_target = first.outputs[0], first.target or recon_field
         probabilities = LOSSES.of(first.spec).reads_probabilities
         ignore = getattr(first.spec, "ignore_index", None) if plan.mode == "language_model" else None
-        make = lambda: MetricSet(plan.metrics, plan, device, threshold, probabilities, ignore)  # noqa: E731
+        make: Callable[[], MetricSet] = lambda: MetricSet(plan.metrics, plan, device, threshold, probabilities, ignore)  # noqa: E731
         self.metrics = {"eval": make(), **({"train": make()} if train_metrics else {})}
 
     def outputs(self, batch: Batch) -> dict[str, torch.Tensor]:

@@ -13,7 +13,7 @@ training β is ``beta · min(1, steps / warm-up steps)``, from the encoder's opt
 from __future__ import annotations
 
 import contextlib
-from typing import Any
+from typing import Any, cast
 
 import torch
 
@@ -28,7 +28,7 @@ class Vae(TrainProgram):
     name = "vae"
 
     @staticmethod
-    def data_graph(graphs: dict, plan: Any) -> Any:
+    def data_graph(graphs: dict[str, Any], plan: Any) -> Any:
         return graphs[plan.program.encoder]
 
     def __init__(self, ctx: ProgramContext) -> None:
@@ -51,13 +51,13 @@ class Vae(TrainProgram):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         out = self.decoder(z)
-        return out if len(self.dec_outputs) == 1 else out[self.dec_outputs.index(self.output)]
+        return cast(torch.Tensor, out if len(self.dec_outputs) == 1 else out[self.dec_outputs.index(self.output)])
 
     def beta(self, steps: int) -> float:
         """β for the next optimizer step (the KL warm-up's linear ramp, then ``beta``)."""
         if self.warmup_steps <= 0:
-            return self.program.beta
-        return self.program.beta * min(1.0, steps / self.warmup_steps)
+            return cast(float, self.program.beta)
+        return cast(float, self.program.beta * min(1.0, steps / self.warmup_steps))
 
     def losses(self, x: torch.Tensor, train: bool, beta: float | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         enc = self.encode(x)
