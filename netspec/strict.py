@@ -3,7 +3,7 @@
 A leaf module (pydantic only), so that the spec and every component registry below it can share it.
 """
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
@@ -45,3 +45,7 @@ PositiveInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 Probability = Annotated[float, Field(ge=0, lt=1)]
+
+T = TypeVar("T")
+Pair = Annotated[list[T], Field(min_length=2, max_length=2)]  # YAML has no tuples: a list of two
+FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")]  # a data field's name (an identifier)

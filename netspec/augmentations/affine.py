@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
-from ..strict import PositiveFloat
-from .base import AUGMENTATIONS, Augmentation, Pair, affine_transform
+from ..strict import Pair, PositiveFloat
+from .base import AUGMENTATIONS, Augmentation, affine_transform
 
 if TYPE_CHECKING:
     from .base import Transform

@@ -17,9 +17,7 @@ from __future__ import annotations
 import math
 from abc import abstractmethod
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Annotated, ClassVar, TypeVar
-
-from pydantic import Field
+from typing import TYPE_CHECKING, ClassVar
 
 from ..registry import Registry
 from ..strict import StrictModel
@@ -30,8 +28,6 @@ if TYPE_CHECKING:  # pragma: no cover
     Transform = Callable[[torch.Tensor, torch.Generator], torch.Tensor]
 
 
-T = TypeVar("T")
-Pair = Annotated[list[T], Field(min_length=2, max_length=2)]  # YAML has no tuples: a list of two
 
 
 class Augmentation(StrictModel):

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, ClassVar, Literal
 
 from pydantic import Field
 
-from ..strict import PositiveFloat, Probability
-from .base import AUGMENTATIONS, Augmentation, Pair, uniform
+from ..strict import Pair, PositiveFloat, Probability
+from .base import AUGMENTATIONS, Augmentation, uniform
 
 if TYPE_CHECKING:
     from .base import Transform

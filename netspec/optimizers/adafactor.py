@@ -4,8 +4,8 @@ from typing import Annotated, ClassVar, Literal, Optional
 
 from pydantic import Field
 
-from ..strict import PositiveFloat
-from .base import Optimizer, Pair
+from ..strict import Pair, PositiveFloat
+from .base import Optimizer
 from .registry import OPTIMIZERS
 
 

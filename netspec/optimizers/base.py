@@ -17,17 +17,15 @@ tests) and the rules the rest of netspec asks it about:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, Iterable, Literal, Optional, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, Optional
 
 from pydantic import Field
 
-from ..strict import PositiveFloat, Probability, StrictModel
+from ..strict import Pair, PositiveFloat, Probability, StrictModel
 
 if TYPE_CHECKING:
     import torch
 
-T = TypeVar("T")
-Pair = Annotated[list[T], Field(min_length=2, max_length=2)]  # YAML has no tuples: a list of two
 
 #: ``optimizer_impl`` -> torch.optim keyword arguments (``default``: torch's own choice)
 IMPL_KWARGS: dict[str, dict[str, bool]] = {"fused": {"fused": True}, "foreach": {"foreach": True},

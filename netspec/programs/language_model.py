@@ -14,7 +14,7 @@ from ..strict import PositiveInt
 from .base import PROGRAMS, Planner, ProgramSpec
 from .decoding import Decoding, check_decoding
 from .plan import TrainPlan
-from .rules import first_output, logits_2d, own_task, token_input
+from .rules import logits_2d, own_task_plan, token_input
 
 
 @PROGRAMS.register
@@ -32,11 +32,7 @@ class LanguageModelProgram(ProgramSpec):
     vocab_logits: ClassVar[bool] = True
 
     def plan(self, planner: Planner) -> Optional[TrainPlan]:
-        plan = planner.supervised()
-        if plan is None:
-            return None
-        own_task(planner, plan)
-        found = first_output(planner, plan)
+        plan, found = own_task_plan(planner)
         if found is not None:
             self._check(*found, planner.errors, planner.warnings)
         return plan

@@ -7,6 +7,7 @@ from typing import Any, Optional, Sequence, cast
 
 from ..diagnostics import did_you_mean
 from ..errors import SpecError, SpecPath
+from .plan import TrainPlan
 
 PROGRAM: SpecPath = ("train", "program")
 #: output activation -> value range of generated samples (for image grids)
@@ -83,6 +84,16 @@ def own_task(planner: Any, plan: Any) -> None:
     if "task" in train.model_fields_set and train.task.type != plan.mode:
         planner.errors.append(SpecError(f"the {train.program.type} program trains its own task; task {train.task.type!r} "
                                         "does not apply", path=("train", "task"), hint="drop train.task"))
+
+
+def own_task_plan(planner: Any) -> tuple[Optional[TrainPlan], Optional[tuple[Any, str, Any]]]:
+    """The supervised plan of a program that trains its own task (``own_task`` checked), and the output
+    its first loss reads (``first_output``); (None, None) when there is no plan."""
+    plan: Optional[TrainPlan] = planner.supervised()
+    if plan is None:
+        return None, None
+    own_task(planner, plan)
+    return plan, first_output(planner, plan)
 
 
 def first_output(planner: Any, plan: Any) -> Optional[tuple[Any, str, Any]]:

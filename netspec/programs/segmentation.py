@@ -10,7 +10,7 @@ from typing import Any, ClassVar, Literal, Optional
 from ..errors import SpecError
 from .base import PROGRAMS, Planner, ProgramSpec
 from .plan import TrainPlan
-from .rules import first_output, fmt_shape, output_path, own_task
+from .rules import fmt_shape, output_path, own_task_plan
 
 
 @PROGRAMS.register
@@ -24,11 +24,7 @@ class SegmentationProgram(ProgramSpec):
     distributed: ClassVar[bool] = True
 
     def plan(self, planner: Planner) -> Optional[TrainPlan]:
-        plan = planner.supervised()
-        if plan is None:
-            return None
-        own_task(planner, plan)
-        found = first_output(planner, plan)
+        plan, found = own_task_plan(planner)
         if found is None:
             return plan
         errors = planner.errors

@@ -15,7 +15,7 @@ from ..strict import NonNegInt, StrictModel
 from .base import PROGRAMS, Planner, ProgramSpec
 from .decoding import Decoding, check_decoding
 from .plan import TrainPlan
-from .rules import first_output, logits_2d, output_path, own_task, token_input, warn
+from .rules import logits_2d, output_path, own_task_plan, token_input, warn
 
 
 class SpecialTokens(StrictModel):
@@ -43,11 +43,7 @@ class Seq2SeqProgram(ProgramSpec):
     vocab_logits: ClassVar[bool] = True
 
     def plan(self, planner: Planner) -> Optional[TrainPlan]:
-        plan = planner.supervised()
-        if plan is None:
-            return None
-        own_task(planner, plan)
-        found = first_output(planner, plan)
+        plan, found = own_task_plan(planner)
         if found is not None:
             self._check(planner.spec.train, *found, planner.errors, planner.warnings)
         return plan

@@ -8,7 +8,7 @@ schema (``netspec.spec.data``), ``netspec schema``, the guide page docs/guide/da
 
 # ruff: noqa: I001  (the module list below is the registration order, kept as written)
 
-from .base import SOURCES, FieldName, Pair, Source
+from .base import SOURCES, Source
 
 # registration order = the schema union's and the guide page's order
 from . import sklearn  # noqa: F401
@@ -25,4 +25,4 @@ from . import sequence_task  # noqa: F401
 from . import shapes  # noqa: F401
 from . import graphs  # noqa: F401
 
-__all__ = ["SOURCES", "FieldName", "Pair", "Source"]
+__all__ = ["SOURCES", "Source"]

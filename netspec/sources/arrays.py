@@ -6,7 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from .base import SOURCES, FieldName, Source
+from ..strict import FieldName
+from .base import SOURCES, Source
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -13,9 +13,7 @@ from __future__ import annotations
 
 from abc import abstractmethod
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, ClassVar, TypeVar
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from ..errors import SpecPath
 from ..registry import Registry
@@ -25,9 +23,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from ..data.table import Table
 
 
-FieldName = Annotated[str, Field(pattern=r"^[A-Za-z_]\w*$")]
-T = TypeVar("T")
-Pair = Annotated[list[T], Field(min_length=2, max_length=2)]  # YAML has no tuples: a list of two
 
 
 class Source(StrictModel):

@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..strict import PositiveInt
-from .base import SOURCES, Pair, Source
+from ..strict import Pair, PositiveInt
+from .base import SOURCES, Source
 
 if TYPE_CHECKING:
     from pathlib import Path

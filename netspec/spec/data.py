@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
 from pydantic import BeforeValidator, Field, model_validator
 
 from ..augmentations import AUGMENTATIONS
-from ..sources import SOURCES, FieldName, Pair
+from ..sources import SOURCES
+from ..strict import FieldName, Pair
 from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
 from .reliability import BadSamples, BadSamplesError
 
