@@ -78,6 +78,9 @@ def program_page(cls: type) -> str:
     able.append(f"distributed: {'yes' if cls.distributed else 'no (one process)'}")  # type: ignore[attr-defined]
     if cls.vocab_logits:  # type: ignore[attr-defined]
         able.append("vocabulary logits (`performance.pad_vocab`)")
+    prediction = {"embedding": "`netspec predict` writes embeddings", "decision": "`netspec predict` writes the unit's decisions"}
+    if cls.prediction in prediction:  # type: ignore[attr-defined]
+        able.append(prediction[cls.prediction])  # type: ignore[attr-defined]
     example = yaml.safe_load(cls.EXAMPLE)  # type: ignore[attr-defined]
     lines = [f"# program `{tag}`", "", GENERATED, "", _doc(cls), "", module_doc, "", " · ".join(able), "",
              "## Parameters", "", *_fields_table(cls), "", "## Example", "", "```yaml", "train:",

@@ -10,6 +10,8 @@ docstring (the documentation), an ``EXAMPLE``, its planning rules and its capabi
 * ``distributed``: whether every training forward pass goes through the wrapped model, so the
   program can run on several processes (``check_distributed`` adds settings it refuses there);
 * ``vocab_logits``: its output logits run over a vocabulary (``train.performance.pad_vocab``);
+* ``prediction``: what ``netspec predict`` writes (the task's labels and probabilities, embeddings or
+  the unit's own decisions);
 * ``runtime``: where its torch step lives, ``"module:Class"`` (a ``netspec.train.programs.base.
   TrainProgram``). A string, so that ``netspec validate`` never imports torch and no table maps
   tags to classes: the trainer imports the module when a run starts.
@@ -20,7 +22,7 @@ Torch-free, below the spec: it imports strict, registry, errors, diagnostics and
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Optional, Protocol
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Optional, Protocol
 
 from ..registry import Registry
 from ..strict import StrictModel
@@ -70,6 +72,10 @@ class ProgramSpec(StrictModel):
     distributed: ClassVar[bool] = False
     #: the output logits run over a vocabulary (pad_vocab pads the head producing them)
     vocab_logits: ClassVar[bool] = False
+    #: what ``netspec predict`` writes from the model's output: the task's predictions (labels and
+    #: probabilities, values), ``embedding`` (the output's values as columns) or ``decision`` (the
+    #: output is the decision or the class scores itself, never passed through a sigmoid/softmax)
+    prediction: ClassVar[Literal["task", "embedding", "decision"]] = "task"
 
     def plan(self, planner: Planner) -> Optional["TrainPlan"]:
         """The training plan (default: the supervised one, with this program's ``mode``)."""

@@ -30,6 +30,7 @@ class ContrastiveProgram(ProgramSpec):
 
     EXAMPLE: ClassVar[str] = "{type: contrastive, positive_fraction: 0.4, knn_reference: 100}"
     runtime: ClassVar[str] = "netspec.train.programs.contrastive:Contrastive"
+    prediction: ClassVar[Literal["task", "embedding", "decision"]] = "embedding"
 
     def plan(self, planner: Planner) -> Optional[TrainPlan]:
         spec, graphs, errors = planner.spec, planner.graphs, planner.errors

@@ -46,6 +46,7 @@ class PerceptronProgram(ProgramSpec):
 
     EXAMPLE: ClassVar[str] = "{type: perceptron, lr: 0.5}"
     runtime: ClassVar[str] = "netspec.train.programs.perceptron:Perceptron"
+    prediction: ClassVar[Literal["task", "embedding", "decision"]] = "decision"
 
     def plan(self, planner: Planner) -> Optional[TrainPlan]:
         spec, graphs, errors = planner.spec, planner.graphs, planner.errors

@@ -134,11 +134,12 @@ def per_position_rows(out: torch.Tensor, pre: Preprocessor, lengths: Optional[np
 
 
 def _format(plan, out: torch.Tensor, pre: Preprocessor, ckpt: dict, threshold: float = 0.5) -> dict[str, np.ndarray]:
-    if getattr(plan.program, "type", None) == "contrastive":  # the first embedding of each input
+    kind = plan.program.prediction if plan.program is not None else "task"  # the program's declared output
+    if kind == "embedding":  # the first embedding of each input
         flat = out.reshape(len(out), -1).numpy()
         return {f"embedding_{i}": flat[:, i] for i in range(flat.shape[1])}
     classes = (pre.state.get("classes") or [str(i) for i in range(out.shape[-1] if out.dim() > 1 else 2)])
-    if getattr(plan.program, "type", None) == "perceptron":  # decisions or scores, never probabilities
+    if kind == "decision":  # decisions or scores, never probabilities
         if plan.mode == "binary":  # the step unit's 0/1 output is the decision itself (a sigmoid of 0 is 0.5)
             return {"label": np.asarray(classes[:2], dtype=object)[out.reshape(-1).numpy().round().astype(int)]}
         scores = out.numpy()
