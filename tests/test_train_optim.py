@@ -13,22 +13,10 @@ from torch import nn
 from netspec.spec.train import TrainSpec
 from netspec.train.optim import build_optimizer
 from netspec.train.schedules import Schedule
+from test_component_optimizers import _model, _run  # the small model and steps the registry test uses
 
 pytestmark = pytest.mark.filterwarnings("ignore:Detected call of")
 
-def _model() -> nn.Module:
-    torch.manual_seed(0)
-    return nn.Sequential(nn.Linear(5, 8), nn.LayerNorm(8), nn.ReLU(), nn.Linear(8, 2))
-
-
-def _run(model: nn.Module, opt: torch.optim.Optimizer, steps: int = 5) -> None:
-    g = torch.Generator().manual_seed(1)
-    for _ in range(steps):
-        x = torch.randn(16, 5, generator=g)
-        loss = model(x).pow(2).mean()
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
 
 
 def _optimizer_spec(data: dict):
