@@ -1,7 +1,7 @@
 """A dataset held in memory as named NumPy fields with one row per sample.
 
 Sources produce a ``Table``; splitting selects rows; preprocessing turns it into arrays ready for
-the model. ``ragged`` holds variable-length token lists (padded by preprocessing) and
+the model; a field may be a ``netspec.data.lazy.LazyField`` (read on demand, split as a view). ``ragged`` holds variable-length token lists (padded by preprocessing) and
 ``categorical`` raw category columns (one-hot encoded by preprocessing, categories from the
 train split). ``origin`` (file sources) says where each row came from, so a problem found later
 (a label out of range) names the file and the row.
@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Optional
 
 import numpy as np
+
+from .lazy import take_rows
 
 if TYPE_CHECKING:  # pragma: no cover
     from .faults import Origin
@@ -41,7 +43,7 @@ class Table:
 
     def take(self, index: np.ndarray) -> "Table":
         """The rows at ``index`` (a new Table sharing the metadata)."""
-        return Table({k: v[index] for k, v in self.fields.items()},
+        return Table({k: take_rows(v, index) for k, v in self.fields.items()},
                      {k: [v[i] for i in index] for k, v in self.ragged.items()},
                      {k: v[index] for k, v in self.categorical.items()},
                      self.classes, self.vocab, self.feature_names,
