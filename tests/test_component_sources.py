@@ -72,7 +72,7 @@ def ref_image_folder(tmp):
         for i in range(2):
             rgb = (10 * k + i, 100 + k, 200 - 3 * i)
             Image.new("RGB", (64, 64), rgb).save(tmp / "images" / "train" / name / f"{i}.png")
-            want.append(np.broadcast_to(np.array(rgb, np.float32)[:, None, None] / 255, (3, 64, 64)))
+            want.append(np.broadcast_to(np.array(rgb, np.uint8)[:, None, None], (3, 64, 64)))  # decoded lazily, uint8
             target.append(k)
     return True, {"image": np.stack(want), "target": np.array(target)}
 

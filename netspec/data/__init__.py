@@ -10,16 +10,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
 
 from ..errors import DataError
 from ..layers.shapes import fmt_shape
 from ..spec import data as ds
+from . import progress
 from .augment import Augment
 from .batches import DeviceBatches, StreamBatches
 from .faults import Faults
+from .lazy import SampleFault, any_lazy, is_lazy
 from .preprocess import Preprocessor
 from .sources import SOURCE_PATH, load_source
 from .split import split_table
@@ -38,6 +40,8 @@ class DataBundle:
     sample_weights: Optional[np.ndarray] = None
     augment: Optional[Augment] = None
     loaders: dict[str, Any] = field(default_factory=dict)
+    prepare: Optional[Callable[[dict], dict]] = None  # finishes a batch on the device (uint8 images -> floats)
+    faults: Optional[Faults] = None  # data.bad_samples, also for samples that fail to read mid-epoch
     origins: dict[str, Any] = field(default_factory=dict)  # split -> faults.Origin (file sources): rows in errors
     skipped: dict[str, dict[str, int]] = field(default_factory=dict)  # data.bad_samples: skip -> {file: {reason: n}}
 
@@ -59,6 +63,7 @@ def prepare_data(spec: Any, plan: Any, graph: Any, base: Path, state: Optional[d
     faults = Faults(data.bad_samples)
     trained = {"features": state.get("feature_names"), "classes": state.get("classes")} if state is not None else None
     table = load_source(data.source, base, classify, faults=faults, expect=trained)  # a trained model's columns and classes
+    table = cache_images(table, data, base, faults)
 
     def read_other(name: str, path: tuple) -> Table:  # a files split: the train file's columns and classes
         src = data.source.model_copy(update={"path": name})
@@ -66,14 +71,18 @@ def prepare_data(spec: Any, plan: Any, graph: Any, base: Path, state: Optional[d
                            expect={"features": table.feature_names, "classes": table.classes})
 
     splits = split_table(data.split, table, read_other)
-    pre = Preprocessor(data.preprocess)
+    if isinstance(data.split, ds.FilesSplit):  # the val/test image folders are cached like the train one
+        splits = {k: v if k == "train" else cache_images(v, data, base, faults) for k, v in splits.items()}
+    pre = Preprocessor(data.preprocess, workers=data.loader.num_workers)
     if state is not None:
         pre.load_state_dict(state)
     else:
         pre.fit(splits["train"], regression_target=plan.mode == "regression", ignore_index=getattr(plan, "ignore_index", -100))
     arrays = {name: pre.transform(t) for name, t in splits.items()}
     bundle = DataBundle(arrays, pre, bind_inputs(data, graph, arrays["train"]))
+    bundle.prepare = pre.on_device()
     bundle.origins = {name: t.origin for name, t in splits.items() if t.origin is not None}
+    bundle.faults = faults
     bundle.skipped = faults.summary()
     check_inputs(bundle, graph)
     check_targets(bundle, plan, graph)
@@ -120,6 +129,8 @@ def check_inputs(bundle: DataBundle, graph: Any) -> None:
                                 f"but input {name!r} expects {fmt_shape(want.shape)}", path=("inputs", name, "shape"),
                                 hint="fix the input shape, or choose another source/preprocessing (e.g. images: true)")
             is_int = np.issubdtype(arrays[fname].dtype, np.integer)
+            if fname in IMAGE_FIELDS and arrays[fname].dtype == np.uint8 and bundle.prepare is not None:
+                continue  # decoded images: made float32 on the device, batch by batch
             if want.dtype == "int64" and not is_int:
                 raise DataError(f"input {name!r} takes int64 ids, but field {fname!r} holds floats", path=("inputs", name, "dtype"))
             if want.dtype == "float32" and is_int:
@@ -130,13 +141,20 @@ def check_inputs(bundle: DataBundle, graph: Any) -> None:
 def _check_vocab(bundle: DataBundle, graph: Any, name: str, fname: str) -> None:
     if graph.inputs[name].dtype != "int64":
         return
-    top = max((int(a[fname].max()) for a in bundle.arrays.values() if len(a[fname])), default=0)
+    top = max((_max_id(a[fname]) for a in bundle.arrays.values() if len(a[fname])), default=0)
     for node in graph.nodes:
         if node.layer.tag == "embedding" and ("input", name) in [tuple(v[:2]) for v in node.inputs]:
             if top >= node.layer.num_embeddings:
                 raise DataError(f"token id {top} in field {fname!r} is out of range for num_embeddings "
                                 f"{node.layer.num_embeddings}", path=node.path, context=node.context,
                                 hint=f"set num_embeddings to at least {top + 1} (the vocabulary size)")
+
+
+def _max_id(value: Any) -> int:
+    """The largest id of a token field; a lazy one says it (``max_id``) instead of being read whole."""
+    if is_lazy(value):
+        return int(getattr(value, "max_id", 0))
+    return int(value.max())
 
 
 def check_targets(bundle: DataBundle, plan: Any, graph: Any) -> None:
@@ -147,6 +165,9 @@ def check_targets(bundle: DataBundle, plan: Any, graph: Any) -> None:
                 raise DataError(f"loss target field {target!r} is not in the data ({split} split)",
                                 path=binding.path + ("target",), hint=f"fields: {', '.join(arrays)}")
             y = arrays[target]
+            if is_lazy(y):  # read on demand: its range is known without reading it (token windows: max_id)
+                _check_lazy_labels(y, plan, binding, split)
+                continue
             supervised = getattr(plan.program, "type", "supervised") == "supervised"  # the targets are the output's classes
             if supervised and plan.mode in ("multiclass", "multilabel") and len(y):
                 _check_target_shape(y, plan, graph, binding, target, split, _symbol_sizes(bundle, graph, split))
@@ -226,6 +247,13 @@ def _check_labels(y: np.ndarray, plan: Any, binding: Any, split: str, origin: An
                         path=SOURCE_PATH, hint="the model's output width must equal the number of classes")
 
 
+def _check_lazy_labels(y: Any, plan: Any, binding: Any, split: str) -> None:
+    k, top = plan.num_classes, getattr(y, "max_id", None)
+    if k is not None and top is not None and len(y) and top >= k:
+        raise DataError(f"label {top} ({split} split) is out of range for {k} classes (valid: 0…{k - 1})",
+                        path=SOURCE_PATH, hint="the model's output width must equal the number of classes")
+
+
 def _weights(bundle: DataBundle, data: ds.DataSpec, plan: Any) -> None:
     y = bundle.arrays["train"].get("target")
     counts = None
@@ -249,16 +277,86 @@ def _weights(bundle: DataBundle, data: ds.DataSpec, plan: Any) -> None:
 
 
 def make_loaders(bundle: DataBundle, data: ds.DataSpec, device: Any, batch_size: int, eval_batch_size: int) -> None:
-    """Train/val/test batch iterators: on the device when the data fits, else streamed."""
+    """Train/val/test batch iterators: on the device when the data fits (lazy fields are read whole
+    first, by the loader's workers), else streamed (lazy rows read batch by batch in the workers)."""
     total = sum(a.nbytes for split in bundle.arrays.values() for a in split.values())
     on_device = data.loader.on_device if data.loader.on_device != "auto" else total <= data.loader.max_device_mb * 2**20
+    faults = bundle.faults or Faults(data.bad_samples)
     for split, arrays in bundle.arrays.items():
         train = split == "train"
+        if on_device and any_lazy(arrays):
+            arrays = bundle.arrays[split] = read_whole(arrays, data.loader.num_workers, faults, split)
         kwargs = dict(mode=data.sampler if train else "sequential", drop_last=data.loader.drop_last and train,
-                      weights=bundle.sample_weights if train else None)
+                      weights=bundle.sample_weights if train else None, prepare=bundle.prepare)
         size = batch_size if train else eval_batch_size
         if on_device:
             bundle.loaders[split] = DeviceBatches(arrays, device, size, **kwargs)
         else:
             bundle.loaders[split] = StreamBatches(arrays, device, size, num_workers=data.loader.num_workers,
-                                                  pin_memory=data.loader.pin_memory, **kwargs)
+                                                  pin_memory=data.loader.pin_memory, skip=faults.skip,
+                                                  faults=_counting(bundle, faults, arrays), **kwargs)
+
+
+def _counting(bundle: DataBundle, faults: Faults, arrays: dict[str, Any]) -> Callable[[SampleFault, bool], None]:
+    """What a streamed loader does with a sample that fails to read mid-epoch: raise the located error,
+    or (skip) count it under its source and stop once more than max_fraction of it was left out."""
+    total = len(next(iter(arrays.values()))) if arrays else 0
+
+    def report(fault: SampleFault, skipped: bool) -> None:
+        origin = next(iter(bundle.origins.values()), None)
+        where = origin.file if origin is not None else "the data"
+        faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH, file=where)
+        faults.limit(where, max(total, origin.total if origin is not None else 0), SOURCE_PATH)
+        bundle.skipped = faults.summary()
+
+    return report
+
+
+def read_whole(arrays: dict[str, Any], workers: int, faults: Faults, split: str) -> dict[str, np.ndarray]:
+    """Every row of a split's lazy fields, read by ``workers`` processes (rows that fail to read follow
+    data.bad_samples: an error, or left out of every field and counted)."""
+    from .batches import read_in_workers
+
+    out = {k: v for k, v in arrays.items() if not is_lazy(v)}
+    keep = np.ones(len(next(iter(arrays.values()))), bool)
+    for name, value in arrays.items():
+        if not is_lazy(value):
+            continue
+        rows = np.empty(value.shape, value.dtype)
+        counter = progress.task(f"reading the {split} split's {name!r} ({len(value):,} samples)", len(value), "samples")
+        for start, chunk, bad in read_in_workers(value, workers, faults.skip):
+            rows[start:start + len(chunk)] = chunk
+            for pos, fault in bad:
+                faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH, file=_source_file(value))
+                keep[start + pos] = False
+            counter.advance(len(chunk))
+        counter.done()
+        out[name] = rows
+    if not keep.all():
+        out = {k: v[keep] for k, v in out.items()}
+    return out
+
+
+def _source_file(value: Any) -> str:
+    return str(Path(value.describe(0)).parent.parent) if len(value) else "the data"
+
+
+def cache_images(table: Table, data: ds.DataSpec, base: Path, faults: Faults) -> Table:
+    """``cache: ram|disk`` of an image source: decode every image once now; rows that fail follow
+    data.bad_samples (an error naming the file, or left out and counted)."""
+    from .images import LazyImages, build_cache
+
+    kind = getattr(data.source, "cache", "none")
+    images = table.fields.get("image")
+    if kind == "none" or not isinstance(images, LazyImages):
+        return table
+    folder = Path(table.origin.file) if table.origin is not None else base
+    cache, bad = build_cache(images, kind, folder, data.loader.num_workers, faults.skip)
+    table.fields["image"] = cache
+    for _i, fault in bad:
+        faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH + ("path",), file=str(folder))
+    if bad:
+        faults.limit(str(folder), len(images), SOURCE_PATH + ("path",))
+        keep = np.setdiff1d(np.arange(len(images)), [i for i, _ in bad])
+        table = table.take(keep)
+    return table

@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterator, Optional
 import numpy as np
 import torch
 
-from .lazy import SampleFault, is_lazy
+from .lazy import LazyField, SampleFault, is_lazy
 
 Batch = dict[str, torch.Tensor]
 Prepare = Callable[[Batch], Batch]  # on the device: uint8 images to normalized floats (Preprocessor.on_device)
@@ -152,3 +152,37 @@ class StreamBatches:
     def epoch(self, gen: Optional[torch.Generator] = None) -> Iterator[Batch]:
         order, b = self.order(gen), self.batch_size
         yield from self.take([order[s: s + b] for s in range(0, len(self) * b, b)])
+
+
+class _Chunks(torch.utils.data.Dataset):
+    """Consecutive chunks of rows of a lazy field, read in a worker: (start, rows, faults)."""
+
+    def __init__(self, field: LazyField, skip: bool, chunk: int) -> None:
+        self.field, self.skip, self.chunk = field, skip, chunk
+
+    def __len__(self) -> int:
+        return -(-len(self.field) // self.chunk)
+
+    def __getitem__(self, k: int) -> tuple[int, np.ndarray, list]:
+        index = np.arange(k * self.chunk, min((k + 1) * self.chunk, len(self.field)))
+        try:
+            rows, bad = self.field.read(index, self.skip)
+        except SampleFault as fault:
+            return k * self.chunk, np.zeros((0,) + self.field.sample_shape, self.field.dtype), [(-1, fault)]
+        return k * self.chunk, rows, bad
+
+
+def _as_is(item: Any) -> Any:
+    return item
+
+
+def read_in_workers(field: LazyField, workers: int, skip: bool, chunk: int = 64) -> Iterator[tuple[int, np.ndarray, list]]:
+    """Yield (start, rows, faults) over every row in order, read by ``workers`` DataLoader processes;
+    an unreadable sample raises (without ``skip``)."""
+    loader = torch.utils.data.DataLoader(_Chunks(field, skip, chunk), batch_size=None, num_workers=workers,
+                                         collate_fn=_as_is)
+    for start, rows, bad in loader:
+        for pos, fault in bad:
+            if pos < 0:
+                raise fault
+        yield start, rows, bad

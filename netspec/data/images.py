@@ -19,15 +19,15 @@ import io
 import json
 import os
 from pathlib import Path
-from typing import Any, Iterator, Optional, Union
+from typing import Optional, Union
 
 import numpy as np
-import torch
 
 from . import progress
+from .batches import read_in_workers
 from .lazy import LazyField, SampleFault
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 CACHE_VERSION = 1
 
 
@@ -161,7 +161,7 @@ def build_cache(images: LazyImages, kind: str, folder: Path, workers: int, skip:
         out = np.empty(shape, np.uint8)
     faults: list[tuple[int, SampleFault]] = []
     counter = progress.task(f"decoding {len(images):,} images into the {kind} cache", len(images), "images")
-    for start, rows, bad in decode_all(images, workers, skip):
+    for start, rows, bad in read_in_workers(images, workers, skip):
         out[start:start + len(rows)] = rows
         faults += [(start + pos, fault) for pos, fault in bad]
         counter.advance(len(rows))
@@ -173,37 +173,3 @@ def build_cache(images: LazyImages, kind: str, folder: Path, workers: int, skip:
     os.replace(tmp, target)
     target.with_suffix(".faults.json").write_text(json.dumps([[i, f.__dict__] for i, f in faults]))
     return ImageCache(target, shape, names=images.files), faults
-
-
-class _Chunks(torch.utils.data.Dataset):
-    """Consecutive chunks of rows of a lazy field, read in a worker: (start, rows, faults)."""
-
-    def __init__(self, field: LazyField, skip: bool, chunk: int) -> None:
-        self.field, self.skip, self.chunk = field, skip, chunk
-
-    def __len__(self) -> int:
-        return -(-len(self.field) // self.chunk)
-
-    def __getitem__(self, k: int) -> tuple[int, np.ndarray, list]:
-        index = np.arange(k * self.chunk, min((k + 1) * self.chunk, len(self.field)))
-        try:
-            rows, bad = self.field.read(index, self.skip)
-        except SampleFault as fault:
-            return k * self.chunk, np.zeros((0,) + self.field.sample_shape, self.field.dtype), [(-1, fault)]
-        return k * self.chunk, rows, bad
-
-
-def _as_is(item: Any) -> Any:
-    return item
-
-
-def decode_all(field: LazyField, workers: int, skip: bool, chunk: int = 64) -> Iterator[tuple[int, np.ndarray, list]]:
-    """Yield (start, rows, faults) over every row in order, read by ``workers`` DataLoader processes;
-    an unreadable sample raises (without ``skip``)."""
-    loader = torch.utils.data.DataLoader(_Chunks(field, skip, chunk), batch_size=None, num_workers=workers,
-                                         collate_fn=_as_is)
-    for start, rows, bad in loader:
-        for pos, fault in bad:
-            if pos < 0:
-                raise fault
-        yield start, rows, bad

@@ -34,7 +34,9 @@ import numpy as np
 from ..diagnostics import did_you_mean
 from ..errors import DataError, Location
 from .faults import finite_rows
-from .readers import IMAGE_SUFFIXES, first_bad_utf8_line
+from .images import IMAGE_SUFFIXES
+from .lazy import SampleFault
+from .readers import first_bad_utf8_line
 from .table import Table
 
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
@@ -308,7 +310,7 @@ def _arrays(file: Path, schema: Schema, input_shapes: dict[str, tuple]) -> Predi
 # ---- images --------------------------------------------------------------------------------------
 
 def _image_folder(folder: Path, schema: Schema, input_shapes: dict[str, tuple]) -> PredictionInput:
-    from PIL import Image
+    from .images import decode
 
     shape = next((s for s in input_shapes.values() if len(s) == 3), None)
     channels = getattr(schema.source, "channels", None) or (int(shape[0]) if shape and isinstance(shape[0], int) else 3)
@@ -320,19 +322,14 @@ def _image_folder(folder: Path, schema: Schema, input_shapes: dict[str, tuple]) 
                         hint=f"images end in {', '.join(IMAGE_SUFFIXES)}")
     images = []
     for f in files:
-        try:
-            with Image.open(f) as im:
-                im = im.convert("L" if channels == 1 else "RGB")
-                if size is not None:
-                    im = im.resize((size[1], size[0]), Image.BILINEAR)
-                arr = np.asarray(im, dtype=np.float32) / 255.0
-        except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, ValueError, SyntaxError, bomb errors
-            raise DataError(f"cannot read the image ({type(exc).__name__}: {str(exc)[:200]})",
-                            location=Location.whole(f)) from None
-        if size is None and want is not None and arr.shape[:2] != want and not _resized_later(schema):
-            raise DataError(f"the image is {arr.shape[0]}×{arr.shape[1]}; the model takes {want[0]}×{want[1]}",
+        try:  # the training decoder: uint8, finished on the device like the training batches
+            arr = decode(f, channels, tuple(size) if size is not None else None, getattr(schema.source, "draft", True))
+        except SampleFault as fault:
+            raise DataError(fault.problem, location=Location.whole(f)) from None
+        if size is None and want is not None and arr.shape[1:] != want and not _resized_later(schema):
+            raise DataError(f"the image is {arr.shape[1]}×{arr.shape[2]}; the model takes {want[0]}×{want[1]}",
                             location=Location.whole(f), hint="give images of the training size")
-        images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+        images.append(arr)
     sizes = {a.shape for a in images}
     if len(sizes) > 1:
         raise DataError(f"the images have different sizes {sorted(sizes)[:3]}", location=Location.whole(folder))

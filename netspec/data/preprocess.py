@@ -10,9 +10,10 @@ plain lists and numbers, so it travels inside a checkpoint loaded with ``weights
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import numpy as np
+import torch
 
 from ..errors import DataError
 from ..spec import data as ds
@@ -22,9 +23,10 @@ LABELS = "target"  # a ragged field of this name holds labels per token (padded 
 
 
 class Preprocessor:
-    def __init__(self, spec: ds.Preprocess) -> None:
+    def __init__(self, spec: ds.Preprocess, workers: int = 0) -> None:
         self.spec = spec
         self.state: dict[str, Any] = {}
+        self.workers = workers  # DataLoader workers for a pass over lazy images (normalize: auto)
 
     # ---- fitting -------------------------------------------------------------------------------
     def fit(self, train: Table, regression_target: bool, ignore_index: int = -100) -> "Preprocessor":
@@ -48,10 +50,14 @@ class Preprocessor:
         self.state = s
         return self
 
-    def _fit_image(self, image: np.ndarray) -> dict[str, Any]:
+    def _fit_image(self, image: Any) -> dict[str, Any]:
         out: dict[str, Any] = {"resize": list(self.spec.image.resize) if self.spec.image.resize else None}
+        if image.dtype == np.uint8:  # decoded images (image folders, shards): scaled and normalized on the device
+            out["on_device"] = True
         norm = self.spec.image.normalize
-        if norm == "auto":
+        if norm == "auto" and out.get("on_device"):
+            out["mean"], out["std"] = _channel_stats(image, out["resize"], self.workers)
+        elif norm == "auto":
             x = _resize(image, out["resize"])
             mean = x.mean(axis=(0, 2, 3))
             std = x.std(axis=(0, 2, 3))
@@ -81,9 +87,11 @@ class Preprocessor:
         features = self._features_raw(table, s.get("categories", {}))
         if features is not None:
             out["features"] = _apply(s.get("features"), features)
-        if "image" in out and "image" in s:
-            img = s["image"]
-            x = _resize(out["image"], img["resize"])
+        if "image" in out and "image" in s and not (s["image"].get("on_device") and out["image"].dtype == np.uint8):
+            img = s["image"]  # float images (or uint8 ones of a model that took floats): finished here, not on the device
+            x = out["image"]
+            x = np.asarray(x, np.float32) / 255.0 if x.dtype == np.uint8 else x
+            x = _resize(x, img["resize"])
             if "mean" in img:
                 x = (x - np.asarray(img["mean"], np.float32)[None, :, None, None]) / np.asarray(img["std"], np.float32)[None, :, None, None]
             out["image"] = x.astype(np.float32)
@@ -106,6 +114,11 @@ class Preprocessor:
             out[i, : len(s)] = s
             lengths[i] = max(len(s), 1)
         return out, lengths
+
+    def on_device(self) -> Optional[Callable[[dict], dict]]:
+        """What finishes a batch on the device (uint8 images -> resized, normalized float32), if anything."""
+        img = self.state.get("image")
+        return ImagePrepare(img) if img and img.get("on_device") else None
 
     def inverse_target(self, y: np.ndarray) -> np.ndarray:
         t = self.state.get("target")
@@ -151,3 +164,53 @@ def _resize(x: np.ndarray, size: Optional[list[int]]) -> np.ndarray:
 
     return F.interpolate(torch.from_numpy(np.ascontiguousarray(x)), size=tuple(size), mode="bilinear",
                          align_corners=False).numpy()
+
+
+class ImagePrepare:
+    """uint8 (N, C, H, W) images on the device -> float32 in [0, 1], resized, normalized per channel:
+    the same values the in-memory float path computes, batched where the batch already is."""
+
+    def __init__(self, state: dict[str, Any]) -> None:
+        self.resize = tuple(state["resize"]) if state.get("resize") else None
+        self.mean, self.std = state.get("mean"), state.get("std")
+        self._consts: dict[Any, tuple] = {}
+
+    def __call__(self, batch: dict) -> dict:
+        x = batch.get("image")
+        if x is None or x.dtype != torch.uint8:
+            return batch
+        x = x.float() / 255.0
+        if self.resize is not None and tuple(x.shape[2:]) != self.resize:
+            x = torch.nn.functional.interpolate(x, size=self.resize, mode="bilinear", align_corners=False)
+        if self.mean is not None:
+            mean, std = self._on(x.device)
+            x = (x - mean) / std
+        return {**batch, "image": x}
+
+    def _on(self, device: Any) -> tuple:
+        if device not in self._consts:
+            self._consts[device] = tuple(torch.tensor(v, dtype=torch.float32, device=device)[None, :, None, None]
+                                         for v in (self.mean, self.std))
+        return self._consts[device]
+
+
+def _channel_stats(image: Any, resize: Optional[list[int]], workers: int) -> tuple[list[float], list[float]]:
+    """Per-channel mean and std of uint8 images over the train split, in one streaming pass (float64 sums)."""
+    from . import progress
+    from .batches import read_in_workers
+    from .lazy import is_lazy
+
+    channels = image.shape[1]
+    total, squares, count = np.zeros(channels), np.zeros(channels), 0
+    counter = progress.task("image statistics (normalize: auto) over the train split", len(image), "images")
+    chunks = read_in_workers(image, workers, skip=True) if is_lazy(image) else [(0, image, [])]
+    for _start, rows, _bad in chunks:  # a sample that cannot be read is met again (and reported) by the loader
+        x = _resize(rows.astype(np.float32) / 255.0, resize).astype(np.float64)
+        total += x.sum(axis=(0, 2, 3))
+        squares += (x * x).sum(axis=(0, 2, 3))
+        count += x.shape[0] * x.shape[2] * x.shape[3]
+        counter.advance(len(rows))
+    counter.done()
+    mean = total / max(count, 1)
+    std = np.sqrt(np.maximum(squares / max(count, 1) - mean * mean, 0.0))
+    return mean.tolist(), np.where(std > 0, std, 1.0).tolist()

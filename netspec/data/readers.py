@@ -20,10 +20,11 @@ import numpy as np
 from ..diagnostics import did_you_mean
 from ..distribution import install_hint
 from ..errors import DataError, SpecPath
+from . import progress
 from .faults import Faults, FileFaults, Origin, finite_rows
+from .images import IMAGE_SUFFIXES
+from .lazy import SampleFault
 from .table import Table
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp")
 
 
 @contextmanager
@@ -281,10 +282,14 @@ def arrays(source: Any, base: Path, path: SpecPath, faults: Faults | None = None
 
 def image_folder(source: Any, folder: Path, path: SpecPath, faults: Faults | None = None,
                  expect: dict | None = None) -> Table:
-    from PIL import Image
+    """The folder's image files and class indices; the images are read lazily (``LazyImages``).
+    Each file's header is read now (its size, and whether Pillow can open it at all): a file that
+    cannot even be opened follows ``data.bad_samples`` here; one that fails to decode later, in a
+    worker, follows it mid-epoch."""
+    from .images import LazyImages, header_size
 
     faults = faults or Faults()
-    found = sorted(d.name for d in folder.iterdir() if d.is_dir())
+    found = sorted(d.name for d in folder.iterdir() if d.is_dir() and not d.name.startswith("."))
     if not found:
         raise DataError(f"{folder} has no class sub-folders", path=path + ("path",), hint="one sub-folder per class")
     classes = [str(c) for c in (expect or {}).get("classes") or found]  # a model's classes keep their indices
@@ -292,8 +297,9 @@ def image_folder(source: Any, folder: Path, path: SpecPath, faults: Faults | Non
     if unknown:
         raise DataError(f"class folder {unknown[0]!r} in {folder} is not one of the model's classes", path=path + ("path",),
                         hint=f"classes: {', '.join(classes[:10])}")
-    images, labels, names, seen = [], [], [], 0
+    files, labels, sizes, seen = [], [], set(), 0
     bad = faults.of(folder, path + ("path",))
+    counter = progress.task(f"listing the images of {folder}", None, "images")
     for k, name in enumerate(classes):
         if not (folder / name).is_dir():
             continue  # a class without images here (a val or test folder may lack some)
@@ -301,26 +307,26 @@ def image_folder(source: Any, folder: Path, path: SpecPath, faults: Faults | Non
             if f.suffix.lower() not in IMAGE_SUFFIXES:
                 continue
             seen += 1
+            counter.advance()
             try:
-                with Image.open(f) as im:
-                    im = im.convert("L" if source.channels == 1 else "RGB")
-                    if source.size is not None:
-                        im = im.resize((source.size[1], source.size[0]), Image.BILINEAR)
-                    arr = np.asarray(im, dtype=np.float32) / 255.0
-            except Exception as exc:  # noqa: BLE001 - Pillow raises OSError, ValueError, SyntaxError, bomb errors
-                bad.bad(str(f), f"cannot read the image ({type(exc).__name__}: {str(exc)[:200]})", "unreadable image")
+                hw = header_size(f)
+            except SampleFault as fault:
+                bad.bad(fault.where, fault.problem, fault.reason)
                 continue
-            images.append(arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1))
+            sizes.add(hw)
+            files.append(str(f))
             labels.append(k)
-            names.append(str(f))
     bad.limit(seen)
-    shapes = {a.shape for a in images}
-    if len(shapes) > 1:
-        raise DataError(f"images have different sizes {sorted(shapes)[:3]}", path=path, hint="set `size: [H, W]`")
-    if not images:
-        raise DataError(f"no images found under {folder}", path=path + ("path",))
-    return Table({"image": np.stack(images), "target": np.asarray(labels, np.int64)}, classes=classes,
-                 origin=Origin(str(folder), "file", names=names, total=seen))
+    if not files:
+        raise DataError(f"no images found under {folder}", path=path + ("path",),
+                        hint=f"images end in {', '.join(IMAGE_SUFFIXES)}")
+    if source.size is None and len(sizes) > 1:
+        raise DataError(f"images have different sizes {[list(s) for s in sorted(sizes)[:3]]} (H, W)", path=path,
+                        hint="set `size: [H, W]`")
+    size = tuple(source.size) if source.size is not None else next(iter(sizes))
+    images = LazyImages(files, source.channels, size, draft=source.draft)
+    return Table({"image": images, "target": np.asarray(labels, np.int64)}, classes=classes,
+                 origin=Origin(str(folder), "file", names=files, total=seen))
 
 
 def tokenize(text_: str, how: str, lowercase: bool) -> list[str]:

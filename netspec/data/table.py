@@ -1,7 +1,8 @@
 """A dataset held in memory as named NumPy fields with one row per sample.
 
 Sources produce a ``Table``; splitting selects rows; preprocessing turns it into arrays ready for
-the model; a field may be a ``netspec.data.lazy.LazyField`` (read on demand, split as a view). ``ragged`` holds variable-length token lists (padded by preprocessing) and
+the model; a field may be a ``netspec.data.lazy.LazyField`` (read on demand, split as a view).
+``ragged`` holds variable-length token lists (padded by preprocessing) and
 ``categorical`` raw category columns (one-hot encoded by preprocessing, categories from the
 train split). ``origin`` (file sources) says where each row came from, so a problem found later
 (a label out of range) names the file and the row.

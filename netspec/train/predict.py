@@ -74,9 +74,13 @@ def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_siz
     inputs = {n: (spec.data.inputs.get(n) if spec.data else None) or (n if n in arrays else
               next((c for c in INPUT_CANDIDATES if c in arrays), n)) for n in model.input_names}
     check_fields(input_path, arrays, inputs, graph, read.rows)
+    prepare = pre.on_device()  # decoded uint8 images: scaled and normalized as in training
     with torch.no_grad():
-        chunks = [model(*[torch.as_tensor(arrays[inputs[n]][s: s + batch_size]) for n in model.input_names])
-                  for s in range(0, len(read.table), batch_size)]
+        chunks = []
+        for s in range(0, len(read.table), batch_size):
+            batch = {f: torch.as_tensor(arrays[f][s: s + batch_size]) for f in set(inputs.values())}
+            batch = prepare(batch) if prepare is not None else batch
+            chunks.append(model(*[batch[inputs[n]] for n in model.input_names]))
     out = torch.cat([c[0] if isinstance(c, tuple) else c for c in chunks]).float()
     if getattr(plan, "per_position", False):  # a class per token or node: one row per real position
         result = per_position_rows(out, pre, arrays.get("lengths") if "tokens" in inputs.values() else None)

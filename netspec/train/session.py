@@ -18,6 +18,7 @@ from ..check import Checked
 from ..checks.plan import plan_training
 from ..compiler import compile_model
 from ..data import DataBundle, make_loaders, prepare_data
+from ..data.progress import reporting
 from ..errors import SpecErrors, TrainError, raise_all
 from ..optimizers import optimizer_for
 from ..programs.plan import TrainPlan
@@ -89,8 +90,9 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     view = program_cls.data_graph(checked.graphs, plan)
     say = stage or (lambda text: None)
     say(f"loading the data ({_source_name(spec)})")
-    bundle = prepare_data(spec, plan, view, base, state=resume.get("preprocess") if resume else preprocess)
-    make_loaders(bundle, fast.data_spec(spec.data), dev, train.batch_size, train.eval_batch_size or 4 * train.batch_size)
+    with reporting(say):  # a cache or token file being built says how far it is
+        bundle = prepare_data(spec, plan, view, base, state=resume.get("preprocess") if resume else preprocess)
+        make_loaders(bundle, fast.data_spec(spec.data), dev, train.batch_size, train.eval_batch_size or 4 * train.batch_size)
     if preprocess is None:  # training (not evaluate/predict): refuse a run the free memory cannot hold (resources.py)
         check_fits(spec, checked.graphs, dev)
     say(f"data: {', '.join(f'{bundle.size(k):,} {k}' for k in bundle.arrays)} samples; building the model "

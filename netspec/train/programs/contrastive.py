@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
+import numpy as np
 import torch
 
 from ...graph import Graph
@@ -52,7 +53,9 @@ class Contrastive(TrainProgram):
         names = list(model.output_names)
         self.out_index = [names.index(o) for o in binding.outputs]
         self.pair_labels, self.loss_fn = LOSSES.of(binding.spec).pair_labels, build_loss(binding.spec, "regression")
-        self.pools = {s: (torch.as_tensor(a[self.field]).to(device), torch.as_tensor(a[self.labels]).to(device))
+        finish = ctx.data.prepare or (lambda batch: batch)  # decoded uint8 images: as floats, like every batch
+        self.pools = {s: (finish({self.field: torch.as_tensor(np.asarray(a[self.field])).to(device)})[self.field],
+                          torch.as_tensor(a[self.labels]).to(device))
                       for s, a in arrays.items() if s in ("train", "val") and len(a[self.labels])}
         self.samplers = {s: PartnerSampler(y) for s, (_, y) in self.pools.items()
                          if s == "train" or len(torch.unique(y)) > 1}
