@@ -73,8 +73,8 @@ def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_siz
         read.notes.append(f"{cut} sequence(s) longer than the model's {longest} tokens were truncated as in training")
     inputs = {n: (spec.data.inputs.get(n) if spec.data else None) or (n if n in arrays else
               next((c for c in INPUT_CANDIDATES if c in arrays), n)) for n in model.input_names}
-    check_fields(input_path, arrays, inputs, graph, read.rows)
     prepare = pre.on_device()  # decoded uint8 images: scaled and normalized as in training
+    check_fields(input_path, arrays, inputs, graph, read.rows, ("image",) if prepare is not None else ())
     with torch.no_grad():
         chunks = []
         for s in range(0, len(read.table), batch_size):
@@ -91,9 +91,11 @@ def _predict(checked, ckpt: dict, input_path: Path, output_path: Path, batch_siz
             "notes": read.notes}
 
 
-def check_fields(file: Path, arrays: dict[str, np.ndarray], inputs: dict[str, str], graph: Any, rows: list[str]) -> None:
+def check_fields(file: Path, arrays: dict[str, np.ndarray], inputs: dict[str, str], graph: Any, rows: list[str],
+                 finished_later: tuple[str, ...] = ()) -> None:
     """Each model input's field is in the file, with the input's per-sample shape and dtype, and token
-    ids within the embedding's vocabulary; errors name the input file."""
+    ids within the embedding's vocabulary; errors name the input file. ``finished_later``: uint8 fields
+    the preprocessing's device step scales (decoded images), left as they are here."""
     where = Location.whole(file)
     for name, fname in inputs.items():
         want = graph.inputs[name]
@@ -108,6 +110,8 @@ def check_fields(file: Path, arrays: dict[str, np.ndarray], inputs: dict[str, st
         if want.dtype == "int64" and not is_int:
             raise DataError(f"the model's input {name!r} takes integer ids; {fname!r} holds {arrays[fname].dtype}",
                             location=where)
+        if fname in finished_later and arrays[fname].dtype == np.uint8:
+            continue
         if want.dtype == "float32" and not np.issubdtype(arrays[fname].dtype, np.floating):
             arrays[fname] = arrays[fname].astype(np.float32)
         if want.dtype == "int64":
