@@ -3,10 +3,10 @@
 Generates N random 224x224 JPEGs in 10 class folders (noise, ~40 KB each, like issue 13's
 trial), writes a ResNet-18 spec at 1/8 width (8-16-32-64 channels, the layout of specs/resnet18.yaml)
 reading the folder with `image_folder` (streamed: decoded in 2 loader workers), and runs
-`netspec train` for one epoch while sampling the resident memory of the whole process tree (the
-main process and its DataLoader workers, summed: shared pages count once per process, so the figure
-is an upper bound). Prints one line per size: images, wall time, peak RSS of the tree and of the
-main process. Memory should not grow with the number of images.
+`netspec train` for one epoch while sampling the memory of the whole process tree (the
+main process and its DataLoader workers: their proportional set sizes summed, so pages the forked
+workers share count once). Prints one line per size: images, wall time, peak PSS of the tree and of
+the main process. Memory should not grow with the number of images.
 
     python bench/data_memory.py --images 5000 20000 [--workdir /tmp/netspec-mem]
 """
@@ -70,8 +70,8 @@ def tree_rss(proc) -> tuple[int, int]:
 
     total = main = 0
     try:
-        main = proc.memory_info().rss
-        total = main + sum(c.memory_info().rss for c in proc.children(recursive=True))
+        main = proc.memory_full_info().pss
+        total = main + sum(c.memory_full_info().pss for c in proc.children(recursive=True))
     except psutil.Error:
         pass
     return total, main
@@ -108,7 +108,7 @@ def main() -> None:
     args = ap.parse_args()
     args.workdir.mkdir(parents=True, exist_ok=True)
     rows = [run(args.workdir, n) for n in args.images]
-    print(f"{'images':>8} {'on disk':>9} {'wall':>8} {'peak RSS, tree':>15} {'peak RSS, main':>15}")
+    print(f"{'images':>8} {'on disk':>9} {'wall':>8} {'peak PSS, tree':>15} {'peak PSS, main':>15}")
     for r in rows:
         print(f"{r['images']:>8,} {r['disk_mb']:>7.0f}MB {r['wall_s']:>7.0f}s {r['peak_tree_mb']:>13.0f}MB "
               f"{r['peak_main_mb']:>13.0f}MB")

@@ -30,7 +30,7 @@ PATH = ("data", "source")
 def make_folder(root: Path, per_class: int = 6, size=(40, 48), fmt="png", seed=0) -> list[Path]:
     rng = np.random.default_rng(seed)
     files = []
-    for k, name in enumerate(["ant", "bee", "cat"]):
+    for name in ["ant", "bee", "cat"]:
         (root / name).mkdir(parents=True, exist_ok=True)
         for i in range(per_class):
             f = root / name / f"{i:03d}.{fmt}"
