@@ -6,7 +6,9 @@ reading the folder with `image_folder` (streamed: decoded in 2 loader workers), 
 `netspec train` for one epoch while sampling the memory of the whole process tree (the
 main process and its DataLoader workers: their proportional set sizes summed, so pages the forked
 workers share count once). Prints one line per size: images, wall time, peak PSS of the tree and of
-the main process. Memory should not grow with the number of images.
+the main process. Memory should not grow with the number of images. (The evaluation batch is
+64 like the training one: left at its default, 4 x batch_size, a larger validation split would
+evaluate in larger batches, and the activations of those, not the data, would raise the peak.)
 
     python bench/data_memory.py --images 5000 20000 [--workdir /tmp/netspec-mem]
 """
@@ -47,6 +49,7 @@ data:
 train:
   epochs: 1
   batch_size: 64
+  eval_batch_size: 64
   optimizer: {{type: sgd, lr: 0.05, momentum: 0.9}}
   loss: cross_entropy
 """

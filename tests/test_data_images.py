@@ -236,3 +236,25 @@ def test_no_class_folders_is_a_located_error(tmp_path):
     (tmp_path / "img").mkdir()
     with pytest.raises(DataError, match="no class sub-folders"):
         source().read(tmp_path, True, PATH)
+
+
+def test_a_streamed_image_folder_run_resumes_bit_exact(tmp_path):
+    from test_train_loop import Interrupt, StopAfter
+
+    from netspec.checkpoint import load_checkpoint
+    from netspec.train.api import train_spec
+
+    make_folder(tmp_path / "img", per_class=8)
+    spec = yaml.safe_load(spec_file(tmp_path).read_text())
+    spec["data"]["augment"] = ["hflip", {"type": "random_erasing", "p": 0.5}]  # drawn from the checkpointed generator
+    spec["train"]["epochs"] = 3
+    path = tmp_path / "resume.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    train_spec(path, out=tmp_path / "a")
+    with pytest.raises(Interrupt):
+        train_spec(path, out=tmp_path / "b", reporter=StopAfter(1))
+    train_spec(path, resume=tmp_path / "b")
+    a = load_checkpoint(tmp_path / "a" / "last.pt")["models"]["model"]
+    b = load_checkpoint(tmp_path / "b" / "last.pt")["models"]["model"]
+    for k in a:
+        assert torch.equal(a[k], b[k]), k
