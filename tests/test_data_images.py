@@ -239,10 +239,9 @@ def test_no_class_folders_is_a_located_error(tmp_path):
 
 
 def test_a_streamed_image_folder_run_resumes_bit_exact(tmp_path):
-    from test_train_loop import Interrupt, StopAfter
-
     from netspec.checkpoint import load_checkpoint
     from netspec.train.api import train_spec
+    from test_train_loop import Interrupt, StopAfter
 
     make_folder(tmp_path / "img", per_class=8)
     spec = yaml.safe_load(spec_file(tmp_path).read_text())
@@ -258,3 +257,21 @@ def test_a_streamed_image_folder_run_resumes_bit_exact(tmp_path):
     b = load_checkpoint(tmp_path / "b" / "last.pt")["models"]["model"]
     for k in a:
         assert torch.equal(a[k], b[k]), k
+
+
+def test_a_ram_cache_larger_than_free_memory_is_refused(tmp_path, monkeypatch):
+    import netspec.resources
+
+    make_folder(tmp_path / "img")
+    monkeypatch.setattr(netspec.resources, "available_bytes", lambda device: 10_000)  # 10 KB free
+    spec = yaml.safe_load(spec_file(tmp_path).read_text())
+    spec["data"]["source"]["cache"] = "ram"
+    path = tmp_path / "ram.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    result = CliRunner().invoke(app, ["train", str(path), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1 and "cache: ram needs" in result.output and "data.source.cache" in result.output
+    monkeypatch.undo()
+    spec["data"]["source"]["cache"] = "disk"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    assert CliRunner().invoke(app, ["train", str(path), "--out", str(tmp_path / "run2")]).exit_code == 0
+    assert list((tmp_path / "img" / ".netspec-cache").glob("images-*.u8"))

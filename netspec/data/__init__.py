@@ -344,6 +344,7 @@ def _source_file(value: Any) -> str:
 def cache_images(table: Table, data: ds.DataSpec, base: Path, faults: Faults) -> Table:
     """``cache: ram|disk`` of an image source: decode every image once now; rows that fail follow
     data.bad_samples (an error naming the file, or left out and counted)."""
+    from ..resources import available_bytes, human_bytes
     from .images import LazyImages, build_cache
 
     kind = getattr(data.source, "cache", "none")
@@ -351,6 +352,11 @@ def cache_images(table: Table, data: ds.DataSpec, base: Path, faults: Faults) ->
     if kind == "none" or not isinstance(images, LazyImages):
         return table
     folder = Path(table.origin.file) if table.origin is not None else base
+    free = available_bytes("cpu")
+    if kind == "ram" and free is not None and images.nbytes > 0.8 * free:
+        raise DataError(f"cache: ram needs {human_bytes(images.nbytes)} for {len(images):,} decoded images, and "
+                        f"{human_bytes(free)} of memory is free", path=SOURCE_PATH + ("cache",),
+                        hint="use cache: disk (a memory-mapped file beside the data) or cache: none")
     cache, bad = build_cache(images, kind, folder, data.loader.num_workers, faults.skip)
     table.fields["image"] = cache
     for _i, fault in bad:
