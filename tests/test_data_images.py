@@ -4,6 +4,7 @@ NumPy statistics, the in-memory float path."""
 
 from __future__ import annotations
 
+import json
 import os
 import tracemalloc
 from pathlib import Path
@@ -135,8 +136,14 @@ def test_the_disk_cache_is_reused_and_rebuilt_when_a_file_changes(tmp_path, monk
 
 
 def truncate(file: Path) -> None:
+    from netspec.data.images import header_size
+    from netspec.data.lazy import SampleFault
+
     data = file.read_bytes()
-    file.write_bytes(data[: len(data) // 3])  # the header still opens; decoding fails
+    file.write_bytes(data[: len(data) // 2])
+    assert header_size(file) == (40, 48)  # the header still reads: the listing keeps it, a worker fails on it
+    with pytest.raises(SampleFault):
+        decode(file, 3, (16, 16))
 
 
 def spec_file(tmp_path: Path, bad_samples: str = "error", **loader) -> Path:
@@ -154,23 +161,42 @@ def spec_file(tmp_path: Path, bad_samples: str = "error", **loader) -> Path:
     return path
 
 
-def test_a_sample_that_fails_mid_epoch_is_a_located_error(tmp_path):
+@pytest.mark.parametrize("how", ["streamed", "on_device", "cache"])  # a worker mid-epoch, reading whole, caching
+def test_a_sample_that_fails_mid_epoch_is_a_located_error(tmp_path, how):
     files = make_folder(tmp_path / "img", fmt="jpg")
     truncate(files[4])
-    result = CliRunner().invoke(app, ["train", str(spec_file(tmp_path)), "--out", str(tmp_path / "run")])
+    spec = spec_file(tmp_path, on_device=how == "on_device")
+    if how == "cache":
+        data = yaml.safe_load(spec.read_text())
+        data["data"]["source"]["cache"] = "disk"
+        spec.write_text(yaml.safe_dump(data, sort_keys=False))
+    result = CliRunner().invoke(app, ["train", str(spec), "--out", str(tmp_path / "run")])
     assert result.exit_code == 1, result.output
     assert str(files[4]) in result.output and "cannot read the image" in result.output
     assert "Traceback" not in result.output
 
 
-def test_skip_leaves_the_sample_out_counts_it_and_the_run_goes_on(tmp_path):
+@pytest.mark.parametrize("on_device", [False, True])
+def test_skip_leaves_the_sample_out_counts_it_and_the_run_goes_on(tmp_path, on_device):
     files = make_folder(tmp_path / "img", fmt="jpg")
     truncate(files[4])
-    spec = spec_file(tmp_path, {"type": "skip", "max_fraction": 0.2})
+    truncate(files[11])
+    spec = spec_file(tmp_path, {"type": "skip", "max_fraction": 0.2}, on_device=on_device)
     result = CliRunner().invoke(app, ["train", str(spec), "--out", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     assert "left out" in result.output and "unreadable image" in result.output
+    info = json.loads((tmp_path / "run" / "run_info.json").read_text())
+    assert info["data_skipped"] == {str(tmp_path / "img"): {"unreadable image": 2}}
     assert (tmp_path / "run" / "last.pt").exists()
+
+
+def test_more_bad_samples_than_max_fraction_stops_the_run(tmp_path):
+    files = make_folder(tmp_path / "img", fmt="jpg")
+    for i in (1, 4, 7, 11):  # 4 of 18 > 0.1
+        truncate(files[i])
+    spec = spec_file(tmp_path, {"type": "skip", "max_fraction": 0.1}, on_device=True)
+    result = CliRunner().invoke(app, ["train", str(spec), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1 and "more than max_fraction 0.1" in result.output, result.output
 
 
 def test_normalize_auto_of_lazy_images_equals_numpy_statistics(tmp_path):

@@ -284,8 +284,9 @@ def make_loaders(bundle: DataBundle, data: ds.DataSpec, device: Any, batch_size:
     faults = bundle.faults or Faults(data.bad_samples)
     for split, arrays in bundle.arrays.items():
         train = split == "train"
+        where = _source_of(bundle, split)
         if on_device and any_lazy(arrays):
-            arrays = bundle.arrays[split] = read_whole(arrays, data.loader.num_workers, faults, split)
+            arrays = bundle.arrays[split] = read_whole(arrays, data.loader.num_workers, faults, split, where)
         kwargs = dict(mode=data.sampler if train else "sequential", drop_last=data.loader.drop_last and train,
                       weights=bundle.sample_weights if train else None, prepare=bundle.prepare)
         size = batch_size if train else eval_batch_size
@@ -294,25 +295,35 @@ def make_loaders(bundle: DataBundle, data: ds.DataSpec, device: Any, batch_size:
         else:
             bundle.loaders[split] = StreamBatches(arrays, device, size, num_workers=data.loader.num_workers,
                                                   pin_memory=data.loader.pin_memory, skip=faults.skip,
-                                                  faults=_counting(bundle, faults, arrays), **kwargs)
+                                                  faults=_counting(bundle, faults, where), **kwargs)
+    bundle.skipped = faults.summary()  # reading lazy fields whole may have left samples out
 
 
-def _counting(bundle: DataBundle, faults: Faults, arrays: dict[str, Any]) -> Callable[[SampleFault, bool], None]:
+def _source_of(bundle: DataBundle, split: str) -> tuple[str, int]:
+    """The file or folder a split's samples come from, and how many samples it held (for skip counts)."""
+    origin = bundle.origins.get(split)
+    return (origin.file, origin.total) if origin is not None else ("the data", bundle.size(split))
+
+
+def _counting(bundle: DataBundle, faults: Faults, source: tuple[str, int]) -> Callable[[SampleFault, bool], None]:
     """What a streamed loader does with a sample that fails to read mid-epoch: raise the located error,
     or (skip) count it under its source and stop once more than max_fraction of it was left out."""
-    total = len(next(iter(arrays.values()))) if arrays else 0
+    file, total = source
+    seen: set[str] = set()  # a sample that fails every epoch is one sample left out, not one per epoch
 
     def report(fault: SampleFault, skipped: bool) -> None:
-        origin = next(iter(bundle.origins.values()), None)
-        where = origin.file if origin is not None else "the data"
-        faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH, file=where)
-        faults.limit(where, max(total, origin.total if origin is not None else 0), SOURCE_PATH)
+        if fault.where in seen:
+            return
+        seen.add(fault.where)
+        faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH, file=file)
+        faults.limit(file, total, SOURCE_PATH)
         bundle.skipped = faults.summary()
 
     return report
 
 
-def read_whole(arrays: dict[str, Any], workers: int, faults: Faults, split: str) -> dict[str, np.ndarray]:
+def read_whole(arrays: dict[str, Any], workers: int, faults: Faults, split: str,
+               source: tuple[str, int]) -> dict[str, np.ndarray]:
     """Every row of a split's lazy fields, read by ``workers`` processes (rows that fail to read follow
     data.bad_samples: an error, or left out of every field and counted)."""
     from .batches import read_in_workers
@@ -324,21 +335,27 @@ def read_whole(arrays: dict[str, Any], workers: int, faults: Faults, split: str)
             continue
         rows = np.empty(value.shape, value.dtype)
         counter = progress.task(f"reading the {split} split's {name!r} ({len(value):,} samples)", len(value), "samples")
-        for start, chunk, bad in read_in_workers(value, workers, faults.skip):
+        for start, chunk, bad in _located(read_in_workers(value, workers, faults.skip), faults, source[0]):
             rows[start:start + len(chunk)] = chunk
             for pos, fault in bad:
-                faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH, file=_source_file(value))
+                faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH, file=source[0])
                 keep[start + pos] = False
             counter.advance(len(chunk))
         counter.done()
         out[name] = rows
     if not keep.all():
+        faults.limit(source[0], source[1], SOURCE_PATH)
         out = {k: v[keep] for k, v in out.items()}
     return out
 
 
-def _source_file(value: Any) -> str:
-    return str(Path(value.describe(0)).parent.parent) if len(value) else "the data"
+def _located(chunks: Any, faults: Faults, file: str) -> Any:
+    """The chunks, a sample that fails to read (without skip) raised as the located DataError naming it."""
+    try:
+        yield from chunks
+    except SampleFault as fault:
+        faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH, file=file)
+        raise
 
 
 def cache_images(table: Table, data: ds.DataSpec, base: Path, faults: Faults) -> Table:
@@ -357,7 +374,11 @@ def cache_images(table: Table, data: ds.DataSpec, base: Path, faults: Faults) ->
         raise DataError(f"cache: ram needs {human_bytes(images.nbytes)} for {len(images):,} decoded images, and "
                         f"{human_bytes(free)} of memory is free", path=SOURCE_PATH + ("cache",),
                         hint="use cache: disk (a memory-mapped file beside the data) or cache: none")
-    cache, bad = build_cache(images, kind, folder, data.loader.num_workers, faults.skip)
+    try:
+        cache, bad = build_cache(images, kind, folder, data.loader.num_workers, faults.skip)
+    except SampleFault as fault:
+        faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH + ("path",), file=str(folder))
+        raise
     table.fields["image"] = cache
     for _i, fault in bad:
         faults.bad(fault.where, fault.problem, fault.reason, SOURCE_PATH + ("path",), file=str(folder))

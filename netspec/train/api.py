@@ -96,8 +96,13 @@ def _train(checked: Checked, run_dir: Path, ckpt: Optional[dict], reporter: Any,
         return follow(session, run_dir, text)
     (run_dir / "spec.yaml").write_text(text, encoding="utf-8")
     _reset_log(run_dir / "metrics.jsonl", session.epoch)
+    before = dict(session.data.skipped)
     with RunOutputs(session, run_dir, reporter) as outputs:  # train.log trackers; plots and report.html at the end
         result = fit(session, run_dir, outputs.reporter, text)
+        if session.data.skipped != before and hasattr(reporter, "note"):  # samples that failed to read mid-epoch
+            from ..data.faults import describe_skipped
+
+            reporter.note(describe_skipped(session.data.skipped))
         outputs.finish(result)
     return result
 
