@@ -11,6 +11,8 @@ from __future__ import annotations
 
 #: repetitions of one layer or block use (`repeat: N`); ResNet-152's longest stage repeats 36 times
 MAX_REPEAT = 1_000
+#: blocks inside blocks (a block's layers using a block, ...); BERT and the ResNets nest 2-3 levels
+MAX_BLOCK_DEPTH = 32
 #: nodes of one model after block expansion; BERT-base expands to under 300
 MAX_NODES = 20_000
 #: outputs of one layer (`split`, `chunk`): each becomes a node output to wire and check

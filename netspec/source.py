@@ -21,6 +21,7 @@ No pydantic and no torch here.
 from __future__ import annotations
 
 import math
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -180,15 +181,10 @@ def _mark(event: yaml.Event, file: str) -> Location:
 
 
 def load_file(path: str | Path) -> tuple[Any, SourceMap]:
-    """Read and parse a spec file; a missing or unreadable file is a located SpecError."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            return load_text("x" * (MAX_BYTES + 1), str(path))
-        raw = p.read_bytes()
-    except OSError as exc:
-        raise SpecError(f"cannot read spec: {exc.strerror or exc}", location=Location(str(path), 1, 1)) from None
+    """Read and parse a spec file; a missing or unreadable file is a located SpecError. Only a regular
+    file is read (a FIFO would block, a device such as /dev/zero never ends), and the size limit holds
+    while reading, not only by what ``stat`` says."""
+    raw = read_regular(path, MAX_BYTES, "spec")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -196,6 +192,28 @@ def load_file(path: str | Path) -> tuple[Any, SourceMap]:
             f"spec is not UTF-8 text (byte {exc.start})", location=Location(str(path), 1, 1)
         ) from None
     return load_text(text, str(path))
+
+
+def read_regular(path: str | Path, limit: int, what: str) -> bytes:
+    """The bytes of a regular file of at most ``limit`` bytes; anything else is a located SpecError."""
+    import stat
+
+    where = Location(str(path), 1, 1)
+    try:
+        st = os.stat(path)  # follows symlinks: a committed link to /dev/zero is a device too
+        if not stat.S_ISREG(st.st_mode):
+            kind = "a folder" if stat.S_ISDIR(st.st_mode) else "a FIFO" if stat.S_ISFIFO(st.st_mode) else \
+                "a device" if stat.S_ISCHR(st.st_mode) or stat.S_ISBLK(st.st_mode) else "not a regular file"
+            raise SpecError(f"{path} is {kind}, not a {what} file", location=where,
+                            hint=f"name a regular {what} file")
+        with open(path, "rb") as f:
+            raw = f.read(limit + 1)
+    except OSError as exc:
+        raise SpecError(f"cannot read {what}: {exc.strerror or exc}", location=where) from None
+    if len(raw) > limit:
+        raise SpecError(f"file is over {limit // 2**20} MiB; {what}s are limited to {limit // 2**20} MiB",
+                        location=where)
+    return raw
 
 
 def plain_value(text: str) -> Any:
@@ -224,6 +242,7 @@ class _Builder:
         self.smap = smap
         self.count = 0
         self.active: set[int] = set()
+        self.merging: set[int] = set()  # merge sources being expanded (a cycle check)
 
     def loc(self, node: yaml.Node) -> Location:
         return Location(self.file, node.start_mark.line + 1, node.start_mark.column + 1)
@@ -297,7 +316,7 @@ class _Builder:
                         raise SpecError("a merge key (<<) takes a mapping or a list of mappings",
                                         location=self.loc(src))
                     self.check_tag(src, "map")
-                    merged.extend((k, v) for k, v, _ in self.merged_pairs(src))
+                    merged.extend((k, v) for k, v, _ in self.merged_pairs_of(src))
             else:
                 own.append((key_node, value_node, False))
         own_keys = {self.key(k) for k, _, _ in own}
@@ -306,6 +325,28 @@ class _Builder:
             if self.key(k) not in own_keys:
                 keep[self.key(k)] = (k, v, True)
         return list(keep.values()) + own
+
+    def merged_pairs_of(self, src: yaml.MappingNode) -> list[tuple[yaml.Node, yaml.Node, bool]]:
+        """The pairs a merge source contributes. Every pair counts against the value budget (merges of
+        merges multiply: nine-fold merges eight levels deep are 43 million pairs from 450 bytes), and a
+        source that merges itself back in (``a: &a {<<: *a}``) is an error, not a RecursionError."""
+        if id(src) in self.merging:
+            raise SpecError("a merge key (<<) refers back to the mapping it is in", location=self.loc(src),
+                            hint="merge another mapping, not this one or one that merges it")
+        if len(self.merging) >= MAX_DEPTH:
+            raise SpecError(f"merge keys (<<) nested deeper than {MAX_DEPTH} levels", location=self.loc(src),
+                            hint="specs are shallow documents")
+        self.merging.add(id(src))
+        try:
+            pairs = self.merged_pairs(src)
+        finally:
+            self.merging.discard(id(src))
+        self.count += len(pairs)
+        if self.count > MAX_VALUES:
+            raise SpecError(f"document expands to more than {MAX_VALUES:,} values",
+                            hint="this looks like a YAML merge-key bomb; specs are small documents",
+                            location=self.loc(src))
+        return pairs
 
     def key(self, node: yaml.Node) -> Any:
         if not isinstance(node, yaml.ScalarNode):

@@ -9,7 +9,10 @@ Mutations (each case applies one to three of them):
   perturbed; lists truncated or nested deeper (beyond the loader's depth limit too);
 * on the text: random bytes inserted, ranges deleted, lines duplicated (duplicate keys), the
   file truncated, indentation broken;
-* whole documents: YAML alias bombs of random shape, multi-megabyte files.
+* whole documents: YAML alias bombs and merge-key bombs of random shape, merge keys that refer
+  back to their own mapping, blocks nested hundreds deep, multi-megabyte files;
+* several files (``structural``): ``extends`` chains of random length, circular ones, and chains
+  through symlinks, including symlink loops.
 
 ``run_cli_in_process(args)`` returns (exit code, stdout, stderr, CPU seconds); ``check_outcome``
 asserts the contract: exit 0 (valid) or 1 with located diagnostics, never a traceback or exit 3,
@@ -157,6 +160,52 @@ def alias_bomb(width: int, depth: int) -> str:
     for d in range(1, depth):
         out.append(f"l{d}: &l{d} [{', '.join([f'*l{d - 1}'] * width)}]")
     return "netspec: 1\n" + "\n".join(out) + "\n"
+
+
+def merge_bomb(width: int, depth: int) -> str:
+    """Merge keys of merge keys: each level merges the previous one ``width`` times (width**depth pairs)."""
+    out = ["l0: &l0 {k: 1}"]
+    for d in range(1, depth + 1):
+        out.append(f"l{d}: &l{d} {{<<: [{', '.join([f'*l{d - 1}'] * width)}]}}")
+    return "netspec: 1\nname: bomb\n" + "\n".join(out) + "\n"
+
+
+def self_merge(depth: int) -> str:
+    """A merge source that merges the mapping it is in (directly, or ``depth`` mappings further in)."""
+    inner = "<<: *top"
+    for d in range(depth):
+        inner = f"m{d}:\n" + "\n".join("  " + line for line in inner.splitlines())
+    body = "\n".join("  " + line for line in inner.splitlines())
+    return f"netspec: 1\nname: loop\ntop: &top\n  k: 1\n{body}\n"
+
+
+def nested_blocks(depth: int) -> str:
+    """A valid-looking spec whose blocks use each other ``depth`` deep."""
+    out = ["netspec: 1", "name: deep", "inputs:", "  x: {shape: [4]}", "blocks:",
+           "  b0:", "    layers:", "      - {linear: {out_features: 4}}"]
+    for i in range(1, depth):
+        out += [f"  b{i}:", "    layers:", f"      - b{i - 1}"]
+    out += ["model:", "  layers:", f"    - b{depth - 1}"]
+    return "\n".join(out) + "\n"
+
+
+def extends_chain(folder: Path, length: int, circular: bool, links: bool, loop: bool) -> Path:
+    """``length`` specs each extending the next (the last a real spec, or, ``circular``, the first);
+    with ``links`` every base is named through a symlink, and ``loop`` makes the last link a loop."""
+    folder.mkdir(parents=True, exist_ok=True)
+    name = (lambda i: f"link{i}.yaml") if links else (lambda i: f"s{i}.yaml")
+    for i in range(length):
+        last = i == length - 1
+        text = (f"extends: {name(0) if circular else 'base.yaml'}\n" if last else f"extends: {name(i + 1)}\n")
+        (folder / f"s{i}.yaml").write_text(text, encoding="utf-8")
+        if links:
+            (folder / name(i)).symlink_to(f"s{i}.yaml")
+    (folder / "base.yaml").write_text(TEXTS["mlp.yaml"], encoding="utf-8")
+    if links and loop:
+        (folder / "base.yaml").unlink()
+        (folder / "base.yaml").symlink_to("base2.yaml")
+        (folder / "base2.yaml").symlink_to("base.yaml")
+    return folder / "s0.yaml"
 
 
 def big_document(megabytes: float, kind: str) -> str:

@@ -13,13 +13,28 @@ import os
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from conftest import ROOT
-from fuzz_specs import PARSED, alias_bomb, big_document, check_outcome, dump, mutants, run_cli_in_process, values, write_case
+from fuzz_specs import (
+    PARSED,
+    alias_bomb,
+    big_document,
+    check_outcome,
+    dump,
+    extends_chain,
+    merge_bomb,
+    mutants,
+    nested_blocks,
+    run_cli_in_process,
+    self_merge,
+    values,
+    write_case,
+)
 from netspec.source import MAX_VALUES
 
 COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True)
@@ -94,6 +109,71 @@ def test_alias_bombs_are_refused_quickly(tmp_path_factory, width, depth):
     assert code == 1
     if sum(width ** d for d in range(1, depth + 1)) > MAX_VALUES:
         assert "more than 50,000 values" in err
+
+
+@settings(max_examples=20, derandomize=True, **COMMON)
+@given(width=st.integers(2, 12), depth=st.integers(2, 9))
+def test_merge_key_bombs_are_refused_quickly(tmp_path_factory, width, depth):
+    """Merged pairs count against the value budget: 9-fold merges 8 deep (43 million pairs from 450
+    bytes) kept validate busy for minutes."""
+    path = write_case(tmp_path_factory.mktemp("merge") / "bomb.yaml", merge_bomb(width, depth))
+    code, out, err, seconds = run_cli_in_process(["validate", str(path)])
+    check_outcome(path, "text", code, out, err, seconds, limit_s=5)
+    if width ** depth > MAX_VALUES:
+        assert "more than 50,000 values" in err
+
+
+@settings(max_examples=12, derandomize=True, **COMMON)
+@given(depth=st.integers(0, 6), fmt=FORMATS)
+def test_a_merge_key_referring_back_to_its_mapping_is_located(tmp_path_factory, depth, fmt):
+    path = write_case(tmp_path_factory.mktemp("selfmerge") / "loop.yaml", self_merge(depth))
+    code, out, err, seconds = run_cli_in_process(["validate", "--format", fmt, str(path)])
+    check_outcome(path, fmt, code, out, err, seconds)
+    # depth 0 is caught as the merge is made; deeper, the alias is met while its mapping is still open
+    assert code == 1 and ("refers back to the mapping it is in" in out + err or "recursive YAML alias" in out + err)
+
+
+@settings(max_examples=12, derandomize=True, **COMMON)
+@given(depth=st.integers(1, 400))
+def test_blocks_nested_hundreds_deep_are_located(tmp_path_factory, depth):
+    path = write_case(tmp_path_factory.mktemp("blocks") / "deep.yaml", nested_blocks(depth))
+    code, out, err, seconds = run_cli_in_process(["validate", str(path)])
+    check_outcome(path, "text", code, out, err, seconds, limit_s=10)
+    assert (code == 0) == (depth <= 32), err[-500:]
+    if code:
+        assert "blocks nested 33 deep" in err
+
+
+@settings(max_examples=40, derandomize=True, **COMMON)
+@given(length=st.integers(1, 300), circular=st.booleans(), links=st.booleans(), loop=st.booleans(), fmt=FORMATS)
+def test_extends_chains_long_circular_and_through_symlinks(tmp_path_factory, length, circular, links, loop, fmt):
+    entry = extends_chain(tmp_path_factory.mktemp("chain"), length, circular, links, loop)
+    code, out, err, seconds = run_cli_in_process(["validate", "--format", fmt, str(entry)])
+    check_outcome(entry, fmt, code, out, err, seconds, limit_s=10)
+    fine = length < 32 and not circular and not (links and loop)
+    assert (code == 0) == fine, (out + err)[-800:]
+
+
+@pytest.mark.parametrize("what", ["dev_zero", "link_to_dev_zero", "fifo", "folder"])
+@pytest.mark.parametrize("command", ["validate", "summary"])
+def test_only_regular_files_are_read_as_specs(tmp_path, what, command):
+    """/dev/zero (or a committed symlink to it) ended in MemoryError and a FIFO hung: only regular files
+    are read, and the size limit holds while reading."""
+    path = {"dev_zero": Path("/dev/zero"), "link_to_dev_zero": tmp_path / "spec.yaml", "fifo": tmp_path / "spec.yaml",
+            "folder": tmp_path / "spec.yaml"}[what]
+    if what == "link_to_dev_zero":
+        path.symlink_to("/dev/zero")
+    elif what == "fifo":
+        os.mkfifo(path)
+    elif what == "folder":
+        path.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "NETSPEC_DEBUG"}
+    proc = subprocess.run([sys.executable, "-m", "netspec", command, str(path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=60)
+    both = proc.stdout + proc.stderr
+    assert proc.returncode in (1, 2), (proc.returncode, both[-1000:])
+    assert "Traceback" not in both and "internal error" not in both
+    assert f"{path}" in both
 
 
 @pytest.mark.parametrize("megabytes,kind", [(3, "list"), (15, "string"), (8, "keys"), (12, "comment"), (17, "string")])

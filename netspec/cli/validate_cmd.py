@@ -40,7 +40,8 @@ def validate(
 
     files = spec_files(paths)
     if not files:
-        raise typer.BadParameter("no spec files found", param_hint="PATH")
+        where = ", ".join(str(p) for p in paths)
+        raise typer.BadParameter(f"no spec files found in {where} (looked for *.yaml and *.yml)", param_hint="PATH")
     report = []
     failed = False
     for f in files:

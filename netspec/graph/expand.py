@@ -17,7 +17,7 @@ from ..diagnostics import did_you_mean, pydantic_errors, show
 from ..errors import NetspecError, SpecError, SpecErrors, SpecPath
 from ..layers import get_layer, layer_tags
 from ..layers.base import Layer
-from ..limits import MAX_NODES
+from ..limits import MAX_BLOCK_DEPTH, MAX_NODES
 from ..spec.model import NODE_KEYS, BlockDef
 from .blocks import Bound, bind, relocate, substitute
 from .ir import Node, ValueId
@@ -208,6 +208,12 @@ class Expander:
         if item.tag in ctx.stack:
             self.report(SpecError(f"block {item.tag!r} uses itself", path=item.path, at_key=True,
                                   hint="blocks cannot be recursive"), ctx)
+            return
+        if len(ctx.stack) >= MAX_BLOCK_DEPTH:
+            chain = [str(tag) for tag in ctx.stack] + [str(item.tag)]
+            shown = " -> ".join(chain[:3] + ["..."] + chain[-2:])
+            self.report(SpecError(f"blocks nested {len(chain)} deep ({shown})", path=item.path, at_key=True,
+                                  hint=f"blocks nest at most {MAX_BLOCK_DEPTH} levels; flatten some of them"), ctx)
             return
         try:
             bound = bind(item.tag, block, bpath, item.params, item.path + (item.tag,))  # type: ignore[arg-type, operator]

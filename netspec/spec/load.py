@@ -21,6 +21,8 @@ from ..source import SourceMap, load_file, load_text
 from .document import Spec
 
 CMDLINE = "<command line>"
+MAX_EXTENDS = 32  # files in one chain of `extends` (the shipped examples use at most 2)
+MAX_SPEC_FILES = 256  # files read for one spec, over every chain
 _SEGMENT = re.compile(r"([^\[\]]*)((?:\[\d+\])*)")
 
 
@@ -36,7 +38,7 @@ class LoadedSpec:
 
 def load_data(path: str | Path, overrides: Iterable[str] = ()) -> tuple[dict[str, Any], SourceMap]:
     """Read a spec file with its bases and apply ``--set`` overrides; no validation yet."""
-    data, smap = _read(Path(path), ())
+    data, smap = _read(Path(path), (), [0])
     for i, text in enumerate(overrides, start=1):
         _override(data, smap, text, i)
     return data, smap
@@ -59,7 +61,13 @@ def validate(data: dict[str, Any], smap: SourceMap) -> Spec:
 
 # ---- extends ------------------------------------------------------------------------------------
 
-def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], SourceMap]:
+def _read(path: Path, chain: tuple[Path, ...], files: list[int]) -> tuple[dict[str, Any], SourceMap]:
+    """``path`` merged over its bases; ``files`` counts the files read for this spec (a list of bases
+    in every base of a chain multiplies them, so the total is bounded as well as the depth)."""
+    files[0] += 1
+    if files[0] > MAX_SPEC_FILES:
+        raise SpecError(f"`extends` reads more than {MAX_SPEC_FILES} files for one spec", location=Location(str(path), 1, 1),
+                        hint="bases that extend several bases each multiply; share fewer, larger bases")
     data, smap = load_file(path)
     if not isinstance(data, dict):
         raise SpecError(f"a spec is a mapping of keys (netspec, inputs, model, ...), got {show(data)}",
@@ -73,17 +81,32 @@ def _read(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], SourceMa
         raise _located(SpecError(f"expected a file name or a list of them, got {show(bases)}", path=("extends",)), smap)
     merged: dict[str, Any] = {}
     msmap = SourceMap()
-    here = path.resolve()
+    here = _resolve(path, path, ("extends",), smap)
+    if len(chain) + 1 >= MAX_EXTENDS:
+        shown = " -> ".join(p.name for p in chain[:3]) + " -> ... -> " + path.name
+        raise _located(SpecError(f"`extends` goes {MAX_EXTENDS} files deep ({shown})", path=("extends",),
+                                 hint=f"a spec extends at most {MAX_EXTENDS - 1} bases in a chain; fold some of them "
+                                      f"into one"), smap)
     for i, base in enumerate(bases):
         where: SpecPath = ("extends", i)
-        target = (path.parent / base).resolve()
+        target = _resolve(path.parent / base, path, where, smap)
         if target == here or target in chain:
             raise _located(SpecError(f"{base!r} extends itself (a cycle of extends)", path=where), smap)
         if not target.is_file():
             raise _located(SpecError(f"base spec {base!r} not found (looked in {path.parent})", path=where), smap)
-        bdata, bsmap = _read(target, chain + (here,))
+        bdata, bsmap = _read(target, chain + (here,), files)
         merged = _merge(merged, msmap, bdata, bsmap, ())
     return _merge(merged, msmap, data, smap, ()), msmap
+
+
+def _resolve(target: Path, spec: Path, where: SpecPath, smap: SourceMap) -> Path:
+    """``target`` with its symlinks resolved; a symlink loop is a located error, not a RuntimeError."""
+    try:
+        return target.resolve()
+    except (RuntimeError, OSError) as exc:  # Python < 3.13 raises RuntimeError("Symlink loop ...")
+        raise _located(SpecError(f"cannot follow {target}: a symlink loop" if "loop" in str(exc).lower()
+                                 else f"cannot follow {target}: {exc}", path=where,
+                                 hint="point the link at a real file"), smap) from None
 
 
 def _merge(base: dict[str, Any], bsmap: SourceMap, over: dict[str, Any], osmap: SourceMap, path: SpecPath) -> dict[str, Any]:
