@@ -44,6 +44,10 @@ def tagged(union: Any, description: str | None = None) -> Any:
 PositiveInt = Annotated[int, Field(gt=0)]
 NonNegInt = Annotated[int, Field(ge=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
+#: the largest float32: an optimizer hyperparameter past it overflows inside torch.optim's float32 math
+FLOAT32_MAX = 3.4028234663852886e38
+#: a learning rate: positive, and representable in float32 (1e100 passed validation, then failed in the optimizer)
+LearningRate = Annotated[float, Field(gt=0, le=FLOAT32_MAX)]
 Probability = Annotated[float, Field(ge=0, lt=1)]
 
 T = TypeVar("T")

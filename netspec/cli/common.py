@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Iterator, Optional
@@ -16,6 +17,48 @@ SetOpt = Annotated[Optional[list[str]], typer.Option(
     "--set", help="Override a spec value: KEY=VALUE (e.g. train.optimizer.lr=3.0e-4); repeatable.")]
 FormatOpt = Annotated[Format, typer.Option("--format", help="Diagnostics as text, json, or GitHub annotations.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object on stdout.")]
+
+
+def device_option(value: Optional[str]) -> Optional[str]:
+    """A typer callback: --device names a device netspec runs on (torch's own error was an internal error)."""
+    from ..spec.train import device_problem
+
+    problem = device_problem(value) if value is not None else None
+    if problem:
+        raise typer.BadParameter(problem)
+    return value
+
+
+DeviceOpt = Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.",
+                                                  callback=device_option)]
+
+
+def output_file(value: Optional[Path]) -> Optional[Path]:
+    """A typer callback: the file an option names can be written, checked before any work starts."""
+    if value is None or str(value) == "-":
+        return value
+    if value.is_dir():
+        raise typer.BadParameter(f"{value} is a folder; give a file name")
+    folder = value.parent
+    if not folder.exists():
+        raise typer.BadParameter(f"the folder {folder} does not exist; create it first or pick another path")
+    if not folder.is_dir():
+        raise typer.BadParameter(f"{folder} is not a folder")
+    if not os.access(folder, os.W_OK):
+        raise typer.BadParameter(f"cannot write in {folder} (permission denied)")
+    return value
+
+
+def output_folder(value: Optional[Path]) -> Optional[Path]:
+    """A typer callback: the folder an option names is a folder or can become one."""
+    if value is None:
+        return value
+    if value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{value} is a file, not a folder; give a new or existing folder")
+    above = next((p for p in value.absolute().parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise typer.BadParameter(f"{above} is a file, so {value} cannot be created")
+    return value
 
 
 def selected_models(graphs: dict, model: Optional[str]) -> dict:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
-from .common import JsonOpt, SetOpt, SpecArg, user_errors
+from .common import DeviceOpt, JsonOpt, SetOpt, SpecArg, user_errors
 
 
 def evaluate(
@@ -16,7 +16,7 @@ def evaluate(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="A checkpoint file or run directory.")],
     split: Annotated[str, typer.Option("--split", help="train, val or test.")] = "val",
     set_: SetOpt = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = None,
+    device: DeviceOpt = None,
     json_: JsonOpt = False,
 ) -> None:
     """Evaluate a checkpoint on a split of the spec's data (preprocessing from the checkpoint)."""

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import JsonOpt, SetOpt, SpecArg, user_errors
+from .common import JsonOpt, SetOpt, SpecArg, device_option, user_errors
 
 
 class Strategy(str, Enum):
@@ -43,7 +43,8 @@ def generate(
     top_p: Annotated[Optional[float], typer.Option("--top-p", min=0.0, max=1.0,
                                                    help="sample: keep the smallest set of tokens with probability ≥ P.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="sample: seed of the draws.")] = None,
-    device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N or mps.")] = "cpu",
+    device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N or mps.",
+                                                        callback=device_option)] = "cpu",
     set_: SetOpt = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -10,7 +10,7 @@ from typing import Annotated, Optional
 import typer
 
 from ..errors import NetspecError
-from .common import SetOpt, SpecArg, selected_models, user_errors
+from .common import SetOpt, SpecArg, output_file, selected_models, user_errors
 from .output import EXIT_INVALID
 
 
@@ -31,7 +31,7 @@ def graph(
     set_: SetOpt = None,
     fmt: Annotated[GraphFormat, typer.Option(
         "--format", "-f", help="mermaid (GitHub Markdown), dot, or svg/png (need Graphviz).")] = GraphFormat.mermaid,
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.", callback=output_file)] = None,
     model: Annotated[Optional[str], typer.Option("--model", help="Only this model of a multi-model spec.")] = None,
     direction: Annotated[Direction, typer.Option("--direction", help="TB (top to bottom) or LR (left to right).")] = Direction.TB,
 ) -> None:

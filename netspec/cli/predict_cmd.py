@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from .common import JsonOpt, SetOpt, SpecArg, user_errors
+from .common import JsonOpt, SetOpt, SpecArg, output_file, user_errors
 
 
 def predict(
@@ -16,7 +16,7 @@ def predict(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="A checkpoint file or run directory.")],
     input_: Annotated[Path, typer.Option(
         "--input", help="A .csv, .parquet, .jsonl, .npz or .npy file, or a folder of images (columns matched by name).")],
-    output: Annotated[Path, typer.Option("--output", help="Where to write predictions (.csv or .npz).")],
+    output: Annotated[Path, typer.Option("--output", help="Where to write predictions (.csv or .npz).", callback=output_file)],
     set_: SetOpt = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -10,6 +10,7 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from ..errors import NetspecError
+from .common import output_folder
 from .output import EXIT_INVALID, debug_enabled
 
 RunDirs = Annotated[list[Path], typer.Argument(help="Run directories written by `netspec train`.", show_default=False,
@@ -41,7 +42,8 @@ def report(
 
 def compare(
     run_dirs: RunDirs,
-    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (default: compare/).")] = None,
+    out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Output directory (default: compare/).",
+                                                    callback=output_folder)] = None,
 ) -> None:
     """Plot several runs on shared axes (one PNG per metric, plus lr) and write compare.html; prints the files."""
     from ..report.compare import compare_runs

@@ -8,7 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import JsonOpt, SetOpt, SpecArg, user_errors
+from .common import JsonOpt, SetOpt, SpecArg, output_file, user_errors
 
 
 def sample(
@@ -16,7 +16,8 @@ def sample(
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="A checkpoint file or run directory.")],
     num: Annotated[int, typer.Option("-n", "--num", min=1, help="How many samples.")] = 64,
     output: Annotated[Optional[Path], typer.Option(
-        "-o", "--output", help="A .png grid (image samples), .npy or .npz file (default samples.png or samples.npz).")] = None,
+        "-o", "--output", help="A .png grid (image samples), .npy or .npz file (default samples.png or samples.npz).",
+        callback=output_file)] = None,
     label: Annotated[Optional[int], typer.Option(
         "--label", min=0, help="Conditional GAN: the class of every sample (default: 0, 1, 2, ... in turn).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of the noise.")] = 0,

@@ -8,9 +8,11 @@ from typing import Annotated, Optional
 
 import typer
 
+from .common import output_file
+
 
 def schema(
-    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.")] = None,
+    output: Annotated[Optional[Path], typer.Option("-o", "--output", help="Write to FILE instead of stdout.", callback=output_file)] = None,
 ) -> None:
     """Print the JSON Schema of netspec specs (every layer type with its parameters and defaults)."""
     from ..schema import spec_schema

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from .common import JsonOpt, SetOpt, SpecArg, user_errors
+from .common import DeviceOpt, JsonOpt, SetOpt, SpecArg, output_folder, user_errors
 from .output import EXIT_INVALID, stdout_console
 
 
@@ -62,15 +62,17 @@ def tune(
                                                                             "(default tune.trials); with --resume, "
                                                                             "only the missing ones run.")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", min=0, help="Stop starting trials after S seconds.")] = None,
-    jobs: Annotated[int, typer.Option("--jobs", min=1, help="Worker processes sharing the study.")] = 1,
+    jobs: Annotated[int, typer.Option("--jobs", min=1, max=256, help="Worker processes sharing the study "
+                                                                     "(at most one per trial still to run).")] = 1,
     storage: Annotated[Optional[str], typer.Option("--storage", help="Study database, e.g. sqlite:///study.db "
-                                                                     "(default: in memory; with --jobs, OUT/study.db).")] = None,
+                                                                     "(default: in memory; with --jobs, OUT/study.db).",
+                                                                     callback=_storage_url)] = None,
     study_name: Annotated[Optional[str], typer.Option("--study-name", help="Default tune.study_name, else the spec's name.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the study in --storage (after a kill, or to add trials).")] = False,
     epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Epochs per trial (default tune.epochs).")] = None,
-    device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = None,
+    device: DeviceOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for best.yaml, study.json and plots "
-                                                              "(default runs/STUDY-tune).")] = None,
+                                                              "(default runs/STUDY-tune).", callback=output_folder)] = None,
     plots: Annotated[bool, typer.Option("--plots", help="Also write optimization_history.png and param_importances.png.")] = False,
     json_: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No per-trial lines on stderr.")] = False,
@@ -92,6 +94,25 @@ def tune(
     if result["best"] is None:
         typer.echo("netspec: no trial completed (see the notes above)", err=True)
         raise typer.Exit(EXIT_INVALID)
+
+
+def _storage_url(value: Optional[str]) -> Optional[str]:
+    """--storage is a database URL Optuna can open; a sqlite file's folder must exist (checked before any trial)."""
+    if value is None:
+        return value
+    scheme, sep, rest = value.partition("://")
+    if not sep or not scheme or not scheme.replace("+", "").replace("_", "").isalnum():
+        raise typer.BadParameter(f"{value!r} is not a database URL; give e.g. sqlite:///study.db or "
+                                 "postgresql://user@host/db")
+    if scheme.split("+")[0] == "sqlite":
+        if not rest.startswith("/"):
+            raise typer.BadParameter(f"{value!r}: a sqlite URL names its file after three slashes, e.g. sqlite:///study.db")
+        file = Path(rest[1:] or ".")
+        if file.is_dir():
+            raise typer.BadParameter(f"{file} is a folder; give the database file, e.g. sqlite:///{file}/study.db")
+        if not file.parent.is_dir():
+            raise typer.BadParameter(f"the folder {file.parent} of the database does not exist; create it first")
+    return value
 
 
 def _quiet_optuna() -> None:

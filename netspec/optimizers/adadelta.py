@@ -4,7 +4,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ..strict import PositiveFloat, Probability
+from ..strict import LearningRate, PositiveFloat, Probability
 from .base import Optimizer
 from .registry import OPTIMIZERS
 
@@ -13,7 +13,7 @@ from .registry import OPTIMIZERS
 class Adadelta(Optimizer):
     """Adagrad with running averages of squared gradients and squared updates (torch.optim.Adadelta)."""
     type: Literal["adadelta"]
-    lr: PositiveFloat = Field(1.0, description="Scale of the update.")
+    lr: LearningRate = Field(1.0, description="Scale of the update.")
     rho: Probability = Field(0.9, description="Decay of the running averages.")
     eps: PositiveFloat = Field(1e-6, description="Added to the denominator for numerical stability.")
 

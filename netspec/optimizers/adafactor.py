@@ -4,7 +4,7 @@ from typing import Annotated, ClassVar, Literal, Optional
 
 from pydantic import Field
 
-from ..strict import Pair, PositiveFloat
+from ..strict import LearningRate, Pair
 from .base import Optimizer
 from .registry import OPTIMIZERS
 
@@ -15,7 +15,7 @@ class Adafactor(Optimizer):
     row and a column average per weight matrix, so almost no state beyond the gradient), of size
     min(lr, 1/√t) relative to the parameter's RMS."""
     type: Literal["adafactor"]
-    lr: PositiveFloat = Field(0.01, description="Largest relative step size (the step size is min(lr, 1/√t)).")
+    lr: LearningRate = Field(0.01, description="Largest relative step size (the step size is min(lr, 1/√t)).")
     beta2_decay: float = Field(-0.8, le=0, description="τ: the second moment's decay rate at step t is 1 − t^τ.")
     eps: Pair[Optional[Annotated[float, Field(ge=0)]]] = Field(
         [None, 1e-3], description="ε₁ (added to the second moment; null: the dtype's machine epsilon) and ε₂ (the "

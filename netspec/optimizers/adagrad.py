@@ -4,7 +4,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ..strict import PositiveFloat
+from ..strict import LearningRate, PositiveFloat
 from .base import Optimizer
 from .registry import OPTIMIZERS
 
@@ -13,7 +13,7 @@ from .registry import OPTIMIZERS
 class Adagrad(Optimizer):
     """Per-parameter learning rates scaled by the accumulated squared gradients (torch.optim.Adagrad)."""
     type: Literal["adagrad"]
-    lr: PositiveFloat = Field(0.01, description="Learning rate.")
+    lr: LearningRate = Field(0.01, description="Learning rate.")
     lr_decay: float = Field(0.0, ge=0, description="Learning-rate decay per step.")
     eps: PositiveFloat = Field(1e-10, description="Added to the denominator for numerical stability.")
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Iterable, Literal, Optional
 
 from pydantic import Field
 
-from ..strict import Pair, PositiveFloat, Probability, StrictModel
+from ..strict import FLOAT32_MAX, LearningRate, Pair, PositiveFloat, Probability, StrictModel
 
 if TYPE_CHECKING:
     import torch
@@ -35,14 +35,15 @@ IMPL_KWARGS: dict[str, dict[str, bool]] = {"fused": {"fused": True}, "foreach": 
 class ParamGroup(StrictModel):
     """Parameters chosen by node-name globs (``backbone.*``), with their own lr / weight decay."""
     params: list[str] = Field(min_length=1, description="Globs over parameter names (node name + '.weight'/'.bias').")
-    lr: Optional[PositiveFloat] = Field(None, description="Learning rate of these parameters (default: the optimizer's).")
-    weight_decay: Optional[float] = Field(None, ge=0, description="Weight decay of these parameters (default: the optimizer's).")
+    lr: Optional[LearningRate] = Field(None, description="Learning rate of these parameters (default: the optimizer's).")
+    weight_decay: Optional[float] = Field(None, ge=0, le=FLOAT32_MAX,
+                                          description="Weight decay of these parameters (default: the optimizer's).")
 
 
 class Optimizer(StrictModel):
     """An optimizer of torch.optim over the model's parameter groups."""
-    lr: PositiveFloat = Field(1e-3, description="Learning rate.")
-    weight_decay: float = Field(0.0, ge=0, description="Weight decay.")
+    lr: LearningRate = Field(1e-3, description="Learning rate.")
+    weight_decay: float = Field(0.0, ge=0, le=FLOAT32_MAX, description="Weight decay.")
     groups: list[ParamGroup] = Field(default=[], description="Parameter groups; the first match wins.")
     no_decay: list[Literal["bias", "norm"]] = Field(
         default=[], description="Exempt biases and/or normalization parameters from weight decay.")

@@ -4,7 +4,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from ..strict import PositiveFloat, Probability
+from ..strict import LearningRate, PositiveFloat, Probability
 from .base import Optimizer
 from .registry import OPTIMIZERS
 
@@ -14,7 +14,7 @@ class RmsProp(Optimizer):
     """Steps divided by a running average of the squared gradient (torch.optim.RMSprop); alpha is that
     average's decay, 0.99 as in PyTorch (Keras uses 0.9)."""
     type: Literal["rmsprop"]
-    lr: PositiveFloat = Field(0.01, description="Learning rate.")
+    lr: LearningRate = Field(0.01, description="Learning rate.")
     alpha: Probability = Field(0.99, description="Decay of the squared-gradient average.")
     eps: PositiveFloat = Field(1e-8, description="Added to the denominator for numerical stability.")
     momentum: float = Field(0.0, ge=0, lt=1, description="Momentum factor.")

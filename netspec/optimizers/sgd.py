@@ -4,7 +4,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..strict import PositiveFloat
+from ..strict import LearningRate
 from .base import Optimizer
 from .registry import OPTIMIZERS
 
@@ -13,7 +13,7 @@ from .registry import OPTIMIZERS
 class Sgd(Optimizer):
     """Stochastic gradient descent, with optional (Nesterov) momentum (torch.optim.SGD)."""
     type: Literal["sgd"]
-    lr: PositiveFloat = Field(0.01, description="Learning rate.")
+    lr: LearningRate = Field(0.01, description="Learning rate.")
     momentum: float = Field(0.0, ge=0, lt=1, description="Momentum factor (0: plain SGD).")
     dampening: float = Field(0.0, ge=0, description="Dampening of the momentum.")
     nesterov: bool = Field(False, description="Nesterov momentum (needs momentum > 0 and dampening 0).")

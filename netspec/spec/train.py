@@ -9,6 +9,7 @@ Defaults follow the course (batch 32, early stopping on val.loss; the default op
 ``netspec.optimizers.default_optimizer()``).
 """
 
+import re
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Optional, Union
 
 from pydantic import BeforeValidator, Field, model_validator
@@ -180,6 +181,22 @@ class CheckpointSpec(StrictModel):
     best: bool = Field(True, description="Keep best.pt for the monitored metric.")
 
 
+_DEVICE = re.compile(r"(auto|cpu|mps|cuda(:\d+)?)")
+
+
+def device_problem(value: str) -> Optional[str]:
+    """Why ``value`` is not a device netspec runs on (auto, cpu, mps, cuda, cuda:N), or None."""
+    return None if _DEVICE.fullmatch(value) else f"expected auto, cpu, mps, cuda or cuda:N, got {value!r}"
+
+
+def _device(value: Any) -> Any:
+    """A device string torch accepts, checked here so that `--device bogus` is a located error."""
+    problem = device_problem(value) if isinstance(value, str) else None
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
 class TrainSpec(StrictModel):
     """How to train the model(s)."""
     program: Program = Field(default_factory=lambda: Supervised(type="supervised"))
@@ -201,7 +218,8 @@ class TrainSpec(StrictModel):
     freeze: Globs = Field(default=[], description="Freeze parameters of nodes matching these globs.")
     unfreeze: list[Unfreeze] = Field(default=[])
     pretrained: Optional[Pretrained] = None
-    device: str = Field("auto", pattern=r"^(auto|cpu|mps|cuda(:\d+)?)$", description="auto: CUDA, then MPS, then CPU.")
+    device: Annotated[str, BeforeValidator(_device)] = Field(
+        "auto", description="auto, cpu, mps, cuda or cuda:N; auto: CUDA, then MPS, then CPU.")
     precision: Literal["auto", "fp32", "bf16-mixed", "fp16-mixed"] = Field(
         "auto", description="auto: bf16-mixed on CUDA GPUs with bf16, fp16-mixed (with a grad scaler) on older ones, "
                             "fp32 elsewhere.")

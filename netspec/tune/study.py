@@ -86,13 +86,28 @@ def make_pruner(config: SearchConfig):
     return optuna.pruners.NopPruner()
 
 
+def _retry_on_stale(optuna) -> dict:
+    """RDBStorage's keyword retrying trials whose heartbeat went stale (a killed worker): Optuna 4.9 renamed
+    failed_trial_callback / RetryFailedTrialCallback (deprecated since) to heartbeat_stale_trial_callback /
+    RetryHeartbeatStaleTrialCallback; the older names serve Optuna 3.6 to 4.8."""
+    new = getattr(optuna.storages, "RetryHeartbeatStaleTrialCallback", None)
+    if new is not None:
+        return {"heartbeat_stale_trial_callback": new(max_retry=2)}
+    return {"failed_trial_callback": optuna.storages.RetryFailedTrialCallback(max_retry=2)}
+
+
 def make_storage(url: Optional[str]):
     optuna = require_optuna()
     if url is None:
         return None
     if url.split(":", 1)[0].split("+", 1)[0] in ("sqlite", "postgresql", "mysql"):
-        return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
-                                          failed_trial_callback=optuna.storages.RetryFailedTrialCallback(max_retry=2))
+        try:
+            return optuna.storages.RDBStorage(url, heartbeat_interval=HEARTBEAT_S, grace_period=GRACE_S,
+                                              **_retry_on_stale(optuna))
+        except Exception as exc:  # SQLAlchemy's errors: a bad URL, a missing driver, a server that refuses
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise TrainError(f"cannot open the study database {url}: {first}",
+                             hint="check the URL (e.g. sqlite:///study.db), the database server and its driver") from None
     return url  # e.g. a journal file storage URL Optuna understands
 
 
@@ -170,8 +185,9 @@ def run_search(config: SearchConfig, callbacks: tuple = ()) -> tuple[Any, list[i
         params = baseline(config.tune.space, config.data)
         if params:
             study.enqueue_trial(params, user_attrs={"baseline": True})
-    if config.jobs > 1:
-        _run_workers(config, callbacks)
+    workers = min(config.jobs, max(1, config.trials - finished(study)))  # no more processes than trials to run
+    if workers > 1:
+        _run_workers(config, callbacks, workers)
     else:
         _optimize(study, config, callbacks)
     return study, lost
@@ -204,13 +220,13 @@ def _worker(config: SearchConfig, callbacks: tuple, threads: int) -> None:
     _optimize(study, config, callbacks)
 
 
-def _run_workers(config: SearchConfig, callbacks: tuple) -> None:
+def _run_workers(config: SearchConfig, callbacks: tuple, workers: int) -> None:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    threads = max(1, (os.cpu_count() or 1) // config.jobs)
-    with ProcessPoolExecutor(config.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for done in [pool.submit(_worker, config, callbacks, threads) for _ in range(config.jobs)]:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        for done in [pool.submit(_worker, config, callbacks, threads) for _ in range(workers)]:
             done.result()
 
 

@@ -47,9 +47,29 @@ class LaunchPlan:
             return "several nodes need --rdzv-endpoint HOST:PORT (the same on every node)"
         if self.node_rank is not None and not 0 <= self.node_rank < self.nnodes:
             return f"--node-rank must be in 0..{self.nnodes - 1}"
-        if self.rdzv_endpoint and ":" not in self.rdzv_endpoint:
-            return "--rdzv-endpoint is HOST:PORT"
+        if self.nproc_per_node > MAX_PROCS_PER_NODE:
+            return (f"--nproc-per-node {self.nproc_per_node} is more than {MAX_PROCS_PER_NODE} processes; "
+                    "use one per GPU, or a few per CPU core")
+        if self.rdzv_endpoint is not None:
+            return endpoint_problem(self.rdzv_endpoint)
         return None
+
+
+MAX_PROCS_PER_NODE = 256
+
+
+def endpoint_problem(endpoint: str) -> Optional[str]:
+    """Why HOST:PORT (HOST a name, an IPv4 address or a bracketed IPv6 address) is not one, or None."""
+    host, sep, port = endpoint.rpartition(":")
+    if host.startswith("[") and host.endswith("]"):
+        host = host[1:-1]
+    if not sep or not host or not port:
+        return f"--rdzv-endpoint {endpoint!r} is not HOST:PORT (e.g. node0.cluster:29500)"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        return f"--rdzv-endpoint {endpoint!r}: the port must be a number from 1 to 65535"
+    if any(c.isspace() or c in "/@?#" for c in host):
+        return f"--rdzv-endpoint {endpoint!r}: {host!r} is not a host name or address"
+    return None
 
 
 def _config(plan: LaunchPlan):
