@@ -366,3 +366,16 @@ def test_two_processes_killed_mid_epoch_resume_to_the_one_process_weights(dist_r
         torch.testing.assert_close(wa[k], wb[k], atol=1e-5, rtol=0, msg=f"weights differ at {k}")
     rows = [json.loads(line) for line in (dist_run["run"] / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2]
+
+
+def test_a_bug_behind_data_shards_is_exit_3_without_a_traceback(monkeypatch, tmp_path):
+    import netspec.data.shard_writer
+
+    def boom(*a, **k):
+        raise RuntimeError("boom in write_shards")
+
+    monkeypatch.setattr(netspec.data.shard_writer, "write_shards", boom)
+    monkeypatch.delenv("NETSPEC_DEBUG", raising=False)
+    code, _, err, _ = run_cli_in_process(["data", "shards", str(tmp_path), str(tmp_path / "out")])
+    assert code == 3 and err.startswith("netspec: internal error: RuntimeError: boom in write_shards"), err
+    assert "Traceback" not in err
