@@ -125,12 +125,14 @@ def test_map_style_reads_equal_the_source_images(tmp_path):
     want = np.stack([np.asarray(Image.open(files[i]).convert("RGB")).transpose(2, 0, 1) for i in order])
     np.testing.assert_array_equal(images[order], want)
     np.testing.assert_array_equal(images[order], folder.fields["image"][order])
-    # a split view, pickled into a DataLoader worker (the shard files are reopened there)
+    # a split view read by two DataLoader workers at once, forked after this process opened the shards
+    # (each worker reads with its own descriptors, no shared file position)
     from netspec.data.batches import read_in_workers
 
-    view = images.select(np.array([9, 2, 5]))
-    rows = np.concatenate([r for _, r, _ in read_in_workers(view, workers=1, skip=False, chunk=2)])
-    by_hand = [np.asarray(Image.open(files[i]).convert("RGB")).transpose(2, 0, 1) for i in (9, 2, 5)]
+    pick = np.random.default_rng(1).permutation(15)
+    view = images.select(pick)
+    rows = np.concatenate([r for _, r, _ in read_in_workers(view, workers=2, skip=False, chunk=2)])
+    by_hand = [np.asarray(Image.open(files[i]).convert("RGB")).transpose(2, 0, 1) for i in pick]
     np.testing.assert_array_equal(rows, np.stack(by_hand))
     resized = source(path="sh/shard-{000000..000003}.tar", size=[4, 6], channels=1).read(tmp_path, True, PATH)
     assert resized.fields["image"][np.array([0])].shape == (1, 1, 4, 6)

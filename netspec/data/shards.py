@@ -100,10 +100,10 @@ def _index_key(file: Path, image: Optional[str], label: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:20]
 
 
-def shard_index(file: Path, image: Optional[str] = None, label: str = "cls") -> ShardIndex:
-    """The index of one shard, from the cache beside it when the shard is unchanged, else scanned
-    now and cached. Raises ShardProblem for a file that is no tar."""
-    cached = cache_folder(file.parent) / f"shard-{_index_key(file, image, label)}.json"
+def shard_index(file: Path, image: Optional[str] = None, label: str = "cls", folder: Optional[Path] = None) -> ShardIndex:
+    """The index of one shard, from the cache beside it (or in ``folder``) when the shard is unchanged,
+    else scanned now and cached. Raises ShardProblem for a file that is no tar."""
+    cached = (folder or cache_folder(file.parent)) / f"shard-{_index_key(file, image, label)}.json"
     if cached.is_file():
         try:
             return ShardIndex(**json.loads(cached.read_text()))
@@ -175,19 +175,21 @@ class ShardImages(LazyField):
         self.files, self.shard, self.offsets, self.sizes, self.keys = files, shard, offsets, sizes, keys
         self.channels, self.size, self.draft = channels, tuple(size), draft
         self.sample_shape = (channels,) + self.size
-        self._open: dict[int, Any] = {}
+        self._open: dict[int, int] = {}  # shard -> file descriptor, of the process ``_pid``
+        self._pid = os.getpid()
 
     def __len__(self) -> int:
         return len(self.offsets)
 
     def raw(self, i: int) -> bytes:
         """The image member's bytes of sample ``i``."""
+        if self._pid != os.getpid():  # a forked worker: its own descriptors, never the parent's
+            self._open, self._pid = {}, os.getpid()
         s = int(self.shard[i])
-        fh = self._open.get(s)
-        if fh is None:
-            fh = self._open[s] = open(self.files[s], "rb")  # noqa: SIM115 - kept open for the next reads
-        fh.seek(int(self.offsets[i]))
-        data = fh.read(int(self.sizes[i]))
+        fd = self._open.get(s)
+        if fd is None:
+            fd = self._open[s] = os.open(self.files[s], os.O_RDONLY)  # kept open for the next reads
+        data = os.pread(fd, int(self.sizes[i]), int(self.offsets[i]))  # no shared file position to race on
         if len(data) != int(self.sizes[i]):
             raise SampleFault(self.describe(i), "the shard ends inside this sample (truncated since it was indexed?)",
                               "truncated shard")
@@ -218,8 +220,9 @@ class ShardImages(LazyField):
         return state
 
     def __del__(self) -> None:
-        for fh in self._open.values():
-            fh.close()
+        if getattr(self, "_pid", None) == os.getpid():
+            for fd in self._open.values():
+                os.close(fd)
 
 
 def shards_table(source: Any, base: Path, classify: bool, path: Any, faults: Any = None,
@@ -237,10 +240,10 @@ def shards_table(source: Any, base: Path, classify: bool, path: Any, faults: Any
                         hint="a glob (train-*.tar) or brace pattern (train-{000000..000009}.tar), relative to the "
                              "spec file; `netspec data shards` writes shards from an image folder")
     counter = progress.task(f"indexing {len(files):,} shards", len(files), "shards")
-    indices = []
+    indices, folders = [], {f.parent: cache_folder(f.parent) for f in files}
     for f in files:
         try:
-            indices.append(shard_index(f, source.image, source.label))
+            indices.append(shard_index(f, source.image, source.label, folders[f.parent]))
         except ShardProblem as exc:
             raise DataError(str(exc), path=path + ("path",),
                             hint="shards are uncompressed tar files of <key>.<ext> members (WebDataset's format), "
