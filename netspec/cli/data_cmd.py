@@ -17,17 +17,19 @@ data_app = typer.Typer(help="Convert datasets into the formats netspec reads at 
 
 @data_app.command("shards")
 def shards(
-    src: Annotated[Path, typer.Argument(help="An image folder with one sub-folder per class.", show_default=False)],
+    src: Annotated[Path, typer.Argument(help="An image folder with one sub-folder per class.", show_default=False,
+                                        metavar="SRC")],
     out: Annotated[Path, typer.Argument(help="The folder to write the shards into (new or without shards).",
-                                        show_default=False)],
+                                        show_default=False, metavar="OUT")],
     shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Samples per shard.")] = 1000,
     prefix: Annotated[str, typer.Option("--prefix", help="Shard names: PREFIX-000000.tar, ...")] = "shard",
     json_: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Write the images of SRC (file bytes as they are) and their class indices into tar shards in
-    WebDataset's format (`<key>.jpg` + `<key>.cls`), with `classes.txt` naming the classes; prints what it wrote.
-    Read them with `data.source: {type: shards, path: 'OUT/PREFIX-{000000..000009}.tar'}`."""
+    """Convert an image folder into WebDataset tar shards; prints what it wrote.
+
+    The images of SRC (file bytes as they are) and their class indices go into tar shards in WebDataset's
+    format (`<key>.jpg` + `<key>.cls`), with `classes.txt` naming the classes. Read them with `data.source: {type: shards, path: 'OUT/PREFIX-{000000..000009}.tar'}`."""
     from ..data.progress import reporting
     from ..data.shard_writer import write_shards
 
