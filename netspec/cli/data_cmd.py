@@ -29,7 +29,8 @@ def shards(
     """Convert an image folder into WebDataset tar shards; prints what it wrote.
 
     The images of SRC (file bytes as they are) and their class indices go into tar shards in WebDataset's
-    format (`<key>.jpg` + `<key>.cls`), with `classes.txt` naming the classes. Read them with `data.source: {type: shards, path: 'OUT/PREFIX-{000000..000009}.tar'}`."""
+    format (`<key>.jpg` + `<key>.cls`), with `classes.txt` naming the classes. Read them with
+    `data.source: {type: shards, path: 'OUT/PREFIX-{000000..000009}.tar'}`."""
     from ..data.progress import reporting
     from ..data.shard_writer import write_shards
 
