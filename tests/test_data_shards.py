@@ -211,6 +211,12 @@ def test_inconsistent_labels_are_located_errors(tmp_path):
     with pytest.raises(DataError, match=r"sample 'b' has class index 2, outside the 2 classes of .*classes.txt") as err:
         source(path="o/x.tar").read(tmp_path, True, PATH)
     assert err.value.path == PATH + ("label",)
+    # regression: the label member holds a number
+    hand_shard(tmp_path / "r.tar", [("a", {"png": png(1), "cls": b"0.25"}), ("b", {"png": png(2), "cls": b"-3"})])
+    assert source(path="r.tar").read(tmp_path, False, PATH).fields["target"].tolist() == [0.25, -3.0]
+    with pytest.raises(DataError, match=r"sample 'b': label 'bee' is not a number") as err:
+        source(path="m-0.tar").read(tmp_path, False, PATH)
+    assert err.value.path == PATH + ("label",)
 
 
 def test_an_image_failing_mid_epoch_names_its_shard_and_sample(tmp_path):
