@@ -308,9 +308,8 @@ def descendants(pid: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def dist_run(tmp_path_factory):
-    """The spec on 120 images in 8 shards: one process (in this process), then 2 processes killed with
-    SIGKILL (launcher, ranks and workers at once) in epoch 2 of 2, then resumed on 2 processes."""
+def one_process(tmp_path_factory):
+    """The spec on 120 images in 8 shards, trained in this process: (spec file, run directory)."""
     from netspec.train.api import train_spec
 
     root = tmp_path_factory.mktemp("dist")
@@ -318,7 +317,44 @@ def dist_run(tmp_path_factory):
     write_shards(root / "images", root / "sh", 16)
     spec = root / "spec.yaml"
     spec.write_text(SPEC.replace("SHARDS", "sh/shard-{000000..000007}.tar"), encoding="utf-8")
-    single = train_spec(spec, out=root / "single")
+    return spec, Path(train_spec(spec, out=root / "single").run_dir)
+
+
+def test_one_process_stopped_mid_epoch_resumes_bit_exact(one_process, tmp_path):
+    """SIGTERM in epoch 2 saves the position inside the epoch; --resume reads the rest of the epoch's
+    shard samples in the same order and ends with the uninterrupted run's weights, bit for bit."""
+    from netspec.checkpoint import load_checkpoint
+    from netspec.errors import Interrupted
+    from netspec.train import signals
+    from netspec.train.api import train_spec
+
+    spec, single = one_process
+
+    class StopInEpoch2:
+        def start(self, *a):
+            pass
+
+        def epoch(self, row):
+            pass
+
+        def batch(self, epoch, index, samples):
+            if epoch == 2 and index == 9:
+                signals.STOP.signum = signal.SIGTERM
+
+    with signals.graceful_stop(), pytest.raises(Interrupted):
+        train_spec(spec, out=tmp_path / "run", reporter=StopInEpoch2())
+    assert load_checkpoint(tmp_path / "run" / "last.pt")["position"]["batches"] == 10
+    train_spec(spec, resume=tmp_path / "run")
+    a, b = (load_checkpoint(d / "last.pt")["models"]["model"] for d in (tmp_path / "run", single))
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.fixture(scope="module")
+def dist_run(one_process):
+    """The one-process spec on 2 processes, killed with SIGKILL (launcher, ranks and workers at once) in
+    epoch 2 of 2, then resumed on 2 processes."""
+    spec, single = one_process
+    root = spec.parent
     env = {**os.environ, "OMP_NUM_THREADS": "1", "NETSPEC_SHARD_READ_LOG": str(root / "killed.log")}
     env.pop("NETSPEC_DEBUG", None)
     run = root / "run"
@@ -343,7 +379,7 @@ def dist_run(tmp_path_factory):
     env["NETSPEC_SHARD_READ_LOG"] = str(root / "resumed.log")
     resumed = subprocess.run([sys.executable, "-m", "netspec", "train", str(spec), "--nproc-per-node", "2", "--resume",
                               str(run), "--quiet"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
-    return {"single": Path(single.run_dir), "run": run, "killed_at": killed_at, "resumed": resumed,
+    return {"single": single, "run": run, "killed_at": killed_at, "resumed": resumed,
             "killed_log": root / "killed.log", "resumed_log": root / "resumed.log"}
 
 
