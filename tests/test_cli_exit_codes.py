@@ -71,6 +71,10 @@ CASES = [
     ("compare", ["compare"], 2, "Missing argument"),
     ("compare", ["compare", "{tmp}/empty"], 2, "give at least two run directories"),
     ("compare", ["compare", "{tmp}/missing", "{tmp}/empty"], 1, "give the directory `netspec train` wrote"),
+    ("data", ["data", "shards", "{tmp}/missing", "{tmp}/out"], 1, "netspec data shards: folder not found"),
+    ("data", ["data", "shards", "{tmp}/empty", "{tmp}/out"], 1, "has no class sub-folders"),
+    ("data", ["data", "shards", "{tmp}/empty", "{tmp}/out", "--shard-size", "0"], 2, "'--shard-size'"),
+    ("data", ["data", "frobnicate"], 2, "No such command"),
     ("netspec", ["frobnicate"], 2, "No such command"),
     ("netspec", ["--plugin", "no_such_module_xyz", "validate", MLP], 2, "cannot import plugin"),
 ]

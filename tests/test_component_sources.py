@@ -77,6 +77,29 @@ def ref_image_folder(tmp):
     return True, {"image": np.stack(want), "target": np.array(target)}
 
 
+def ref_shards(tmp):  # WebDataset tar shards written by hand: <key>.png + <key>.cls members
+    import io
+    import tarfile
+
+    from PIL import Image
+
+    want, target = [], []
+    (tmp / "shards").mkdir()
+    for s in range(2):
+        with tarfile.open(tmp / "shards" / f"train-{s:06d}.tar", "w") as tar:
+            for i in range(3):
+                rgb, k = (40 * s + i, 90, 250 - 7 * i), (s + i) % 2
+                buf = io.BytesIO()
+                Image.new("RGB", (32, 32), rgb).save(buf, "PNG")
+                for name, data in ((f"{s}{i:05d}.png", buf.getvalue()), (f"{s}{i:05d}.cls", str(k).encode())):
+                    info = tarfile.TarInfo(name)
+                    info.size = len(data)
+                    tar.addfile(info, io.BytesIO(data))
+                want.append(np.broadcast_to(np.array(rgb, np.uint8)[:, None, None], (3, 32, 32)))
+                target.append(k)
+    return True, {"image": np.stack(want), "target": np.array(target)}
+
+
 TEXT = "".join(f"line {i}: the quick brown fox jumps over the lazy dog.\n" for i in range(8))
 
 
@@ -122,7 +145,7 @@ def ref_graphs(tmp):
 #: tag -> (folder -> (classify, expected fields)); file sources write the files their EXAMPLE names
 REFERENCE = {
     "sklearn": ref_sklearn, "csv": ref_csv, "parquet": ref_parquet, "json_table": ref_json_table, "arrays": ref_arrays,
-    "image_folder": ref_image_folder, "text": ref_text, "jsonl": ref_jsonl, "generated": ref_generated,
+    "image_folder": ref_image_folder, "shards": ref_shards, "text": ref_text, "jsonl": ref_jsonl, "generated": ref_generated,
     "stdlib_text": ref_stdlib_text, "sequence_task": ref_sequence_task, "shapes": ref_shapes, "graphs": ref_graphs,
 }
 TAGS = SOURCES.tags()

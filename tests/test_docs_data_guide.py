@@ -35,7 +35,7 @@ def test_each_snippet_is_a_valid_data_section(index, tmp_path: Path):
     spec = yaml.safe_load(BASE.read_text(encoding="utf-8"))
     data = as_data(snippets()[index])
     spec["data"] = {"source": spec["data"]["source"], **data}
-    if spec["data"]["source"]["type"] == "image_folder":  # the example's input: the snippet's images
+    if spec["data"]["source"]["type"] in ("image_folder", "shards"):  # the example's input: the snippet's images
         size = spec["data"]["source"].get("size", [8, 8])
         spec["inputs"] = {"image": {"shape": [spec["data"]["source"].get("channels", 3), *size]}}
     file = tmp_path / "spec.yaml"

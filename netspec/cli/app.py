@@ -10,6 +10,7 @@ import typer
 
 from ..errors import NetspecError
 from . import (
+    data_cmd,
     diff_cmd,
     evaluate_cmd,
     export_cmd,
@@ -76,6 +77,7 @@ app.command("graph")(graph_cmd.graph)
 app.command("diff")(diff_cmd.diff)
 app.command("report")(report_cmd.report)
 app.command("compare")(report_cmd.compare)
+app.add_typer(data_cmd.data_app, name="data")
 
 
 def main(argv: Optional[list[str]] = None) -> None:

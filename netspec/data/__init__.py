@@ -281,6 +281,9 @@ def make_loaders(bundle: DataBundle, data: ds.DataSpec, device: Any, batch_size:
     first, by the loader's workers), else streamed (lazy rows read batch by batch in the workers)."""
     total = sum(a.nbytes for split in bundle.arrays.values() for a in split.values())
     on_device = data.loader.on_device if data.loader.on_device != "auto" else total <= data.loader.max_device_mb * 2**20
+    if data.loader.on_device == "auto" and any(getattr(getattr(v, "base", v), "streamed", False)
+                                                 for a in bundle.arrays.values() for v in a.values()):
+        on_device = False  # shards stream under auto, whatever their size: each rank reads only its part
     faults = bundle.faults or Faults(data.bad_samples)
     for split, arrays in bundle.arrays.items():
         train = split == "train"

@@ -17,6 +17,7 @@ from . import parquet  # noqa: F401
 from . import json_table  # noqa: F401
 from . import arrays  # noqa: F401
 from . import image_folder  # noqa: F401
+from . import shards  # noqa: F401
 from . import text  # noqa: F401
 from . import jsonl  # noqa: F401
 from . import generated  # noqa: F401
