@@ -106,6 +106,17 @@ def verify_file(path: Path) -> str | None:
     return got
 
 
+def not_regular(path: Path) -> str | None:
+    """What ``path`` is when it is not a regular file (a FIFO would hang the read, a device never end)."""
+    import stat
+
+    mode = os.stat(path).st_mode
+    if stat.S_ISREG(mode):
+        return None
+    return "a folder" if stat.S_ISDIR(mode) else "a FIFO" if stat.S_ISFIFO(mode) else \
+        "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+
+
 def read_file(path: str | Path, map_location: Any = "cpu") -> Any:
     """Verify the checksum (when the file has one) and ``torch.load`` with ``weights_only=True``:
     tensors and plain types only, never arbitrary pickled objects."""
@@ -115,6 +126,10 @@ def read_file(path: str | Path, map_location: Any = "cpu") -> Any:
 def _read(path: Path, map_location: Any) -> tuple[Any, bool]:
     """(the loaded object, whether the file carried a checksum)."""
     try:
+        kind = not_regular(path)
+        if kind:
+            raise TrainError(f"the checkpoint is {kind}, not a file", location=Location.whole(path),
+                             hint="give a .pt file or a run directory")
         has_checksum = verify_file(path) is not None
     except OSError as exc:
         raise TrainError(f"cannot read checkpoint: {exc.strerror or exc}", location=Location.whole(path)) from None

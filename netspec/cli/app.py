@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 import traceback
 from typing import Annotated, Optional
@@ -27,7 +28,7 @@ from . import (
     tune_cmd,
     validate_cmd,
 )
-from .output import EXIT_INTERNAL, debug_enabled, fail
+from .output import EXIT_INTERNAL, EXIT_USAGE, debug_enabled, fail
 
 app = typer.Typer(
     name="netspec",
@@ -92,12 +93,34 @@ def main(argv: Optional[list[str]] = None) -> None:
         raise SystemExit(fail(exc).exit_code) from None
     except KeyboardInterrupt:
         raise SystemExit(130) from None
+    except (OSError, ValueError) as exc:
+        problem = unusable_path(exc)
+        if problem is None or debug_enabled():
+            raise _internal(exc) from None
+        print(f"netspec: {problem}\n  hint: give a path the file system can hold", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
-        if debug_enabled():
-            raise
-        print(f"netspec: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        print("  hint: rerun with --debug for a traceback, and please report it", file=sys.stderr)
-        last = traceback.extract_tb(exc.__traceback__)[-1:]
-        if last:
-            print(f"  at {last[0].filename}:{last[0].lineno}", file=sys.stderr)
-        raise SystemExit(EXIT_INTERNAL) from None
+        raise _internal(exc) from None
+
+
+def unusable_path(exc: BaseException) -> Optional[str]:
+    """The message for a path no file can have (too long, a NUL byte, a symlink loop), else None:
+    such a path can only come from the user's command line or spec, so it is a usage error."""
+    if isinstance(exc, OSError) and exc.errno in (errno.ENAMETOOLONG, errno.ELOOP) and exc.filename is not None:
+        name = str(exc.filename)
+        return f"{name[:80] + '...' if len(name) > 80 else name}: {exc.strerror.lower() if exc.strerror else exc}"
+    if isinstance(exc, ValueError) and "embedded null byte" in str(exc):
+        return "a path contains a NUL byte (\\x00)"
+    return None
+
+
+def _internal(exc: BaseException) -> BaseException:
+    """The last line of defence: a one-line report and exit 3, never a traceback (--debug shows it)."""
+    if debug_enabled():
+        return exc
+    print(f"netspec: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+    print("  hint: rerun with --debug for a traceback, and please report it", file=sys.stderr)
+    last = traceback.extract_tb(exc.__traceback__)[-1:]
+    if last:
+        print(f"  at {last[0].filename}:{last[0].lineno}", file=sys.stderr)
+    return SystemExit(EXIT_INTERNAL)

@@ -73,7 +73,10 @@ def read_prediction_input(file: Path, schema: Schema, input_shapes: dict[str, tu
     if file.is_dir():
         return _image_folder(file, schema, input_shapes)
     if not file.is_file():
-        raise DataError("not a regular file", location=Location.whole(file))
+        kind = "a FIFO" if file.is_fifo() else "a device" if file.is_char_device() or file.is_block_device() else \
+            "not a regular file"
+        raise DataError(f"the input is {kind}, not a file", location=Location.whole(file),
+                        hint="give a .csv, .parquet, .jsonl, .npy or .npz file, or a folder of images")
     suffix = file.suffix.lower()
     if suffix not in SUFFIXES:
         raise DataError(f"cannot read {suffix or 'a file without a suffix'}", location=Location.whole(file),
