@@ -17,7 +17,7 @@ from netspec.errors import DataError, TrainError
 
 def test_install_hints_name_the_package_and_the_extra():
     assert install_hint("tune") == "pip install optuna (or, in a netspec checkout, pip install '.[tune]')"
-    assert set(EXTRAS) == {"parquet", "tensorboard", "mlflow", "tune"}
+    assert set(EXTRAS) == {"parquet", "tensorboard", "mlflow", "tune", "text"}
     with pytest.raises(KeyError):
         install_hint("gpu")
 
