@@ -138,9 +138,10 @@ class StreamBatches:
 
     def take(self, windows: list[np.ndarray]) -> Iterator[Batch]:
         """One batch per window of sample indices, gathered by the DataLoader's workers."""
-        workers = self.num_workers if len(windows) > 1 and not self.cheap else 0  # one batch: no worker start-up
-        loader = torch.utils.data.DataLoader(_BatchGather(self.arrays, self.skip), sampler=windows, batch_size=None,
-                                             num_workers=workers, pin_memory=self.pin, persistent_workers=False)
+        workers = self.num_workers if len(windows) > 1 else 0  # one batch: no worker start-up
+        gather = _BatchGather(self.arrays, self.skip)
+        loader: Any = (gather[w] for w in windows) if self.cheap else torch.utils.data.DataLoader(  # cheap: gathered here
+            gather, sampler=windows, batch_size=None, num_workers=workers, pin_memory=self.pin, persistent_workers=False)
         for batch, faults in loader:
             for pos, fault in faults:  # an error raises here, in the main process; a skip is counted
                 if self.faults is None:
