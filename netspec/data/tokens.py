@@ -124,7 +124,7 @@ class TokenFile:
             self._ids = np.memmap(self.file, self.dtype, "r", shape=(self.count,)) if self.count else np.zeros(0, self.dtype)
         return self._ids
 
-    def __getstate__(self) -> dict:
+    def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_ids": None}  # a worker maps the file itself
 
 
@@ -219,7 +219,8 @@ class TokenWindows(LazyField):
 
     def rows(self, index: np.ndarray) -> np.ndarray:
         starts = np.asarray(index, np.int64) * self.stride + self.shift
-        return self.corpus.ids[starts[:, None] + self._offsets].astype(np.int64)
+        out: np.ndarray = self.corpus.ids[starts[:, None] + self._offsets].astype(np.int64)
+        return out
 
     def describe(self, i: int) -> str:
         return f"tokens {i * self.stride + self.shift}…{i * self.stride + self.shift + self.seq_len - 1}"
