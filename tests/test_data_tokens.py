@@ -382,3 +382,16 @@ def test_resuming_a_streamed_token_run_is_exact(tmp_path):
     assert a["epoch"] == b["epoch"] == 2
     for key, value in a["models"]["model"].items():
         assert torch.equal(value, b["models"]["model"][key]), key
+
+
+def test_netspec_generate_prints_the_decoded_continuation(bpe_run):
+    from typer.testing import CliRunner
+
+    from netspec.cli.app import app
+    from netspec.generate.text import generate_text
+
+    res = CliRunner().invoke(app, ["generate", str(bpe_run / "lm.yaml"), "--checkpoint", str(bpe_run / "run"),
+                                   "--prompt", "the red fox", "--strategy", "greedy", "--max-tokens", "5"])
+    assert res.exit_code == 0, res.output
+    want = generate_text(bpe_run / "lm.yaml", bpe_run / "run", "the red fox", strategy="greedy", max_tokens=5)
+    assert res.stdout.rstrip("\n") == want["text"] and "Ġ" not in res.stdout  # decoded text, not byte-level pieces
