@@ -395,3 +395,29 @@ def test_netspec_generate_prints_the_decoded_continuation(bpe_run):
     assert res.exit_code == 0, res.output
     want = generate_text(bpe_run / "lm.yaml", bpe_run / "run", "the red fox", strategy="greedy", max_tokens=5)
     assert res.stdout.rstrip("\n") == want["text"] and "Ġ" not in res.stdout  # decoded text, not byte-level pieces
+
+
+def test_a_file_that_cannot_be_opened_is_named(corpus, monkeypatch):
+    def refuse(file, mode="r", *args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(file))
+
+    monkeypatch.setattr(tokens, "open", refuse, raising=False)  # as root, chmod 000 would not stop the read
+    with pytest.raises(DataError) as err:
+        read(source(), corpus)
+    assert err.value.path == PATH + ("path",) and str(err.value).endswith(f"cannot read {corpus / 'corpus.txt'}: Permission denied")
+
+
+def test_a_vocabulary_larger_than_the_embedding_is_located_at_the_layer(tmp_path):
+    from netspec.diagnostics import diagnose
+    from netspec.train.api import train_spec
+
+    (tmp_path / "corpus.txt").write_text(corpus_text(40), encoding="utf-8")
+    spec = tmp_path / "lm.yaml"
+    spec.write_text(LM.replace("tokenize: bpe, vocab_size: 300", "tokenize: char").replace("num_embeddings: 300", "num_embeddings: 10"))
+    with pytest.raises(DataError) as err:
+        train_spec(spec, out=tmp_path / "run")
+    top = int(char_ids(corpus_text(40)).max())
+    (diag,) = diagnose(err.value, err.value.source, str(spec))
+    assert f"token id {top} in field 'tokens' is out of range for num_embeddings 10" in diag.message
+    assert diag.line == next(i for i, t in enumerate(spec.read_text().splitlines(), 1) if "num_embeddings" in t)
+    assert diag.hint == f"set num_embeddings to at least {top + 1} (the vocabulary size)"
