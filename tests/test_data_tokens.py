@@ -421,3 +421,26 @@ def test_a_vocabulary_larger_than_the_embedding_is_located_at_the_layer(tmp_path
     assert f"token id {top} in field 'tokens' is out of range for num_embeddings 10" in diag.message
     assert diag.line == next(i for i, t in enumerate(spec.read_text().splitlines(), 1) if "num_embeddings" in t)
     assert diag.hint == f"set num_embeddings to at least {top + 1} (the vocabulary size)"
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64])
+def test_pieces_are_cut_where_no_token_is_split(tmp_path, monkeypatch, chunk):
+    from tokenizers import Tokenizer
+
+    text = "née à 日本語 " + "long line without a break " * 30 + "\nnext\n\n" + corpus_text(20) + "déjà vu 🙂"
+    (tmp_path / "corpus.txt").write_text(text, encoding="utf-8")
+    bpe = read(source(tokenize="bpe", vocab_size=300), tmp_path)  # built from pieces of 1 MB: the whole text at once
+    bpe_ids, bpe_json = np.array(bpe.fields["tokens"].corpus.ids), bpe.tokenizer
+    monkeypatch.setattr(tokens, "CHUNK_BYTES", chunk)
+    (tmp_path / ".netspec-cache").rename(tmp_path / "old-cache")  # build again, in small pieces
+    pieces = list(tokens.read_chunks([tmp_path / "corpus.txt"], PATH))
+    assert "".join(pieces) == text and len(pieces) > 3
+    np.testing.assert_array_equal(np.asarray(read(source(), tmp_path).fields["tokens"].corpus.ids), char_ids(text))
+    words = read(source(tokenize="whitespace"), tmp_path)
+    assert [words.vocab[i] for i in words.fields["tokens"].corpus.ids] == text.split()
+    tok = Tokenizer.from_str(bpe_json)
+    np.testing.assert_array_equal(bpe_ids, tok.encode(text, add_special_tokens=False).ids)
+    if chunk == 64:  # byte-level BPE of pieces cut before a space or after a newline: the same ids
+        again = tokens.build_token_file(source(tokenize="bpe", vocab_size=300), [tmp_path / "corpus.txt"], tmp_path, PATH,
+                                        tmp_path / "t.bin", tmp_path / "t.json")
+        np.testing.assert_array_equal(np.asarray(again.ids), bpe_ids)

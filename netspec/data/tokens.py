@@ -83,16 +83,22 @@ def _hidden(file: Path, root: Path) -> bool:
 
 
 def read_chunks(files: list[Path], path: SpecPath, counter: Optional[progress.Task] = None) -> Iterator[str]:
-    """The corpus text in pieces of about CHUNK_BYTES, each ending after a newline (or a file's end);
+    """The corpus text in pieces of about CHUNK_BYTES, cut where no token is split (see ``_cut``);
     undecodable or unreadable files are located errors naming the file."""
     for file in files:
         try:
             with open(file, "rb") as fh:
+                carry = b""
                 while True:
                     raw = fh.read(CHUNK_BYTES)
+                    end = not raw
+                    raw = carry + raw
                     if not raw:
                         break
-                    raw += fh.readline()
+                    cut = len(raw) if end else _cut(raw)
+                    raw, carry = raw[:cut], raw[cut:]
+                    if not raw:  # no place to cut yet: read on
+                        continue
                     try:
                         text = raw.decode("utf-8")
                     except UnicodeDecodeError:
@@ -101,8 +107,20 @@ def read_chunks(files: list[Path], path: SpecPath, counter: Optional[progress.Ta
                     if counter is not None:
                         counter.advance(len(raw))
                     yield text
+                    if end:
+                        break
         except OSError as exc:
             raise DataError(f"cannot read {file}: {exc.strerror or exc}", path=path + ("path",)) from None
+
+
+def _cut(raw: bytes) -> int:
+    """Where to end a piece: after its last newline; else before its last space (byte-level BPE
+    starts a word with the space before it); else nowhere yet (0: read on). ASCII bytes never occur
+    inside a multi-byte UTF-8 character, so no cut splits one, nor a word."""
+    newline = raw.rfind(b"\n")
+    if newline >= 0:
+        return newline + 1
+    return max(raw.rfind(b" "), 0)
 
 
 # ---- the token file --------------------------------------------------------------------------------
