@@ -33,7 +33,7 @@ from .readers import first_bad_utf8_line
 from .table import Table
 
 TOKENS_VERSION = 1
-CHUNK_BYTES = 1 << 20  # text is read in pieces of about this size, cut after a newline
+CHUNK_BYTES = 1 << 20  # text is read in pieces of about this size (cut after a newline or before a space)
 GLOB_CHARS = "*?["
 
 
