@@ -444,3 +444,14 @@ def test_pieces_are_cut_where_no_token_is_split(tmp_path, monkeypatch, chunk):
         again = tokens.build_token_file(source(tokenize="bpe", vocab_size=300), [tmp_path / "corpus.txt"], tmp_path, PATH,
                                         tmp_path / "t.bin", tmp_path / "t.json")
         np.testing.assert_array_equal(np.asarray(again.ids), bpe_ids)
+
+
+def test_the_exported_decoding_step_carries_the_tokenizer_too(bpe_run):
+    import onnx
+
+    from netspec.generate.export_step import export_decoding_step
+
+    done = export_decoding_step(bpe_run / "lm.yaml", bpe_run / "run" / "last.pt", bpe_run / "step.onnx")
+    meta = {p.key: p.value for p in onnx.load(done["path"]).metadata_props}
+    assert meta["netspec.tokenizer"] == (bpe_run / "run" / "tokenizer.json").read_text() and meta["netspec.tokenize"] == "bpe"
+    assert done["vocab_size"] == len(json.loads(meta["netspec.vocab"])) and done["report"].ok
