@@ -12,7 +12,7 @@ from __future__ import annotations
 DISTRIBUTION = "netspec-torch"
 
 #: extra -> the package it adds (pyproject's [project.optional-dependencies], ``dev`` aside)
-EXTRAS = {"parquet": "pyarrow", "tensorboard": "tensorboard", "mlflow": "mlflow", "tune": "optuna"}
+EXTRAS = {"parquet": "pyarrow", "tensorboard": "tensorboard", "mlflow": "mlflow", "tune": "optuna", "text": "tokenizers"}
 
 
 def version() -> str:

@@ -17,7 +17,7 @@ from netspec.errors import DataError, TrainError
 
 def test_install_hints_name_the_package_and_the_extra():
     assert install_hint("tune") == "pip install optuna (or, in a netspec checkout, pip install '.[tune]')"
-    assert set(EXTRAS) == {"parquet", "tensorboard", "mlflow", "tune"}
+    assert set(EXTRAS) == {"parquet", "tensorboard", "mlflow", "tune", "text"}
     with pytest.raises(KeyError):
         install_hint("gpu")
 
@@ -60,3 +60,20 @@ def test_parquet_without_pyarrow(monkeypatch, tmp_path):
     with pytest.raises(DataError) as info:
         read_rows(Parquet(type="parquet", path=str(file), target="y"), Path(file), ("data", "source"))
     assert info.value.path == ("data", "source", "type") and "needs pyarrow" in str(info.value)
+
+
+def test_bpe_without_tokenizers_is_a_located_error_through_the_cli(tmp_path):
+    spec = tmp_path / "lm.yaml"
+    spec.write_text("netspec: 1\ninputs:\n  tokens: {shape: [seq], dtype: int64}\nmodel:\n  layers:\n"
+                    "    - {embedding: {num_embeddings: 300, embedding_dim: 8}}\n    - {linear: {out_features: 300}}\n"
+                    "data:\n  source: {type: text, path: corpus.txt, tokenize: bpe}\ntrain:\n  program: language_model\n")
+    (tmp_path / "corpus.txt").write_text("some text to tokenize\n" * 20)
+    code = ("import sys; sys.modules['tokenizers'] = None; from netspec.cli.app import main; "
+            f"main(['train', {str(spec)!r}, '--out', {str(tmp_path / 'run')!r}])")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1, proc.stderr
+    col = spec.read_text().splitlines()[8].index("bpe") + 1
+    assert f"{spec}:9:{col}: data.source.tokenize: tokenize: bpe needs the 'tokenizers' package, which is not installed" \
+        in proc.stderr, proc.stderr
+    assert "hint: pip install tokenizers (or, in a netspec checkout, pip install '.[text]')" in proc.stderr
+    assert "Traceback" not in proc.stderr

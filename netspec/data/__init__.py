@@ -336,6 +336,9 @@ def read_whole(arrays: dict[str, Any], workers: int, faults: Faults, split: str,
     for name, value in arrays.items():
         if not is_lazy(value):
             continue
+        if value.cheap:  # slices of a memory map (token windows): read here, no workers
+            out[name] = value.materialize()
+            continue
         rows = np.empty(value.shape, value.dtype)
         counter = progress.task(f"reading the {split} split's {name!r} ({len(value):,} samples)", len(value), "samples")
         for start, chunk, bad in _located(read_in_workers(value, workers, faults.skip), faults, source[0]):

@@ -120,6 +120,8 @@ class StreamBatches:
         self.weights = torch.as_tensor(weights, dtype=torch.float64) if weights is not None else None
         self.num_samples = len(next(iter(arrays.values()))) if arrays else 0
         self.num_workers = num_workers
+        lazy = [v for v in arrays.values() if is_lazy(v)]
+        self.cheap = bool(lazy) and all(v.cheap for v in lazy)  # slices of a memory map: gathered here, no workers
         self.pin = pin_memory and device.type == "cuda"
 
     def __len__(self) -> int:
@@ -137,8 +139,9 @@ class StreamBatches:
     def take(self, windows: list[np.ndarray]) -> Iterator[Batch]:
         """One batch per window of sample indices, gathered by the DataLoader's workers."""
         workers = self.num_workers if len(windows) > 1 else 0  # one batch: no worker start-up
-        loader = torch.utils.data.DataLoader(_BatchGather(self.arrays, self.skip), sampler=windows, batch_size=None,
-                                             num_workers=workers, pin_memory=self.pin, persistent_workers=False)
+        gather = _BatchGather(self.arrays, self.skip)
+        loader: Any = (gather[w] for w in windows) if self.cheap else torch.utils.data.DataLoader(  # cheap: gathered here
+            gather, sampler=windows, batch_size=None, num_workers=workers, pin_memory=self.pin, persistent_workers=False)
         for batch, faults in loader:
             for pos, fault in faults:  # an error raises here, in the main process; a skip is counted
                 if self.faults is None:

@@ -40,6 +40,7 @@ class LazyField(ABC):
 
     dtype: np.dtype
     sample_shape: tuple[int, ...]
+    cheap: bool = False  # reading rows is a slice (a memory map): gather batches in the main process, no workers
 
     @abstractmethod
     def __len__(self) -> int: ...
@@ -110,7 +111,9 @@ class Selected(LazyField):
         while isinstance(base, Selected):  # a view of a view indexes the original
             base, index = base.base, base.index[index]
         self.base, self.index = base, index
-        self.dtype, self.sample_shape = base.dtype, base.sample_shape
+        self.dtype, self.sample_shape, self.cheap = base.dtype, base.sample_shape, base.cheap
+        if hasattr(base, "max_id"):  # token fields: the largest id, known without reading them
+            self.max_id = base.max_id
 
     def __len__(self) -> int:
         return len(self.index)

@@ -33,6 +33,8 @@ class Preprocessor:
         """Fit on the train split; ``ignore_index`` pads per-token labels (the target the loss and metrics skip)."""
         s: dict[str, Any] = {"classes": train.classes, "vocab": train.vocab, "feature_names": train.feature_names}
         s["categories"] = {c: sorted(set(v.tolist())) for c, v in train.categorical.items()}
+        if train.tokenizer:  # subwords: the tokenizer travels with the model (generate, export)
+            s["tokenizer"] = train.tokenizer
         features = self._features_raw(train, s["categories"])
         if features is not None and len(features):
             s["features"] = _affine(self.spec.features, features)

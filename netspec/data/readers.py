@@ -334,14 +334,6 @@ def tokenize(text_: str, how: str, lowercase: bool) -> list[str]:
     return list(text_) if how == "char" else text_.split()
 
 
-def text(source: Any, file: Path) -> Table:
-    tokens = tokenize(file.read_text(encoding="utf-8"), source.tokenize, source.lowercase)
-    vocab = ["<pad>", "<unk>"] + sorted(set(tokens))
-    index = {t: i for i, t in enumerate(vocab)}
-    ids = np.fromiter((index[t] for t in tokens), np.int64, len(tokens))
-    return Table(token_windows(ids, source.seq_len, source.stride, file.name), vocab=vocab)
-
-
 def token_windows(ids: np.ndarray, seq_len: int, stride: int | None, name: str) -> dict[str, np.ndarray]:
     """Windows of seq_len + 1 token ids every ``stride`` (default seq_len): ``tokens`` and ``next``."""
     n, stride = seq_len, stride or seq_len

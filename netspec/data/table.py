@@ -30,6 +30,7 @@ class Table:
     vocab: Optional[list[str]] = None  # token strings in id order
     feature_names: Optional[list[str]] = None
     origin: Optional["Origin"] = None  # where each row came from (file sources)
+    tokenizer: Optional[str] = None  # a Hugging Face tokenizer's JSON (text sources with subwords)
 
     def __len__(self) -> int:
         for group in (self.fields, self.categorical):
@@ -48,7 +49,7 @@ class Table:
                      {k: [v[i] for i in index] for k, v in self.ragged.items()},
                      {k: v[index] for k, v in self.categorical.items()},
                      self.classes, self.vocab, self.feature_names,
-                     self.origin.take(index) if self.origin is not None else None)
+                     self.origin.take(index) if self.origin is not None else None, self.tokenizer)
 
     def labels(self, name: str = "target") -> Optional[np.ndarray]:
         """Integer class labels of ``name`` (for stratification and class weights), if it holds some."""

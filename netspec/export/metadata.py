@@ -17,6 +17,8 @@ netspec.preprocess         the fitted preprocessing (JSON): ``features``/``targe
                            ``(x - mean) / std``, ``max_len`` of padded sequences, one-hot
                            ``categories``; with the spec's preprocessing options under ``options``
 netspec.vocab              token strings in id order, when the data has a vocabulary
+netspec.tokenizer          the Hugging Face tokenizer's JSON (subword text sources), as it is:
+                           ``tokenizers.Tokenizer.from_str(value)`` encodes and decodes like the run
 =========================  ========================================================================
 """
 
@@ -58,10 +60,12 @@ def build_metadata(spec_text: str, model_name: str, graph: Graph, dynamic_axes: 
             meta["classes"] = _dump([str(c) for c in state["classes"]])
         if state.get("vocab"):
             meta["vocab"] = _dump(list(state["vocab"]))
+        if state.get("tokenizer"):
+            meta["tokenizer"] = str(state["tokenizer"])
         columns = feature_columns(state)
         if columns:  # what each position of the `features` input is, so a deployer matches columns by name
             meta["feature_columns"] = _dump(columns)
-        fitted = {k: v for k, v in state.items() if k not in ("classes", "vocab", "feature_names") and v}
+        fitted = {k: v for k, v in state.items() if k not in ("classes", "vocab", "feature_names", "tokenizer") and v}
         if fitted or preprocess_options:
             meta["preprocess"] = _dump({**fitted, **({"options": preprocess_options} if preprocess_options else {})})
     return {PREFIX + k: v for k, v in meta.items()}
@@ -90,5 +94,5 @@ def parse(meta: dict[str, str]) -> dict[str, Any]:
     for key, value in meta.items():
         if key.startswith(PREFIX):
             name = key[len(PREFIX):]
-            out[name] = value if name in ("version", "spec_sha256", "spec", "model") else json.loads(value)
+            out[name] = value if name in ("version", "spec_sha256", "spec", "model", "tokenizer") else json.loads(value)
     return out

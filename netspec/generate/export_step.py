@@ -46,6 +46,8 @@ def export_decoding_step(spec_path: str | Path, checkpoint: str | Path, path: st
         meta = {"netspec.model": checked.spec.name or "model", "netspec.role": "decoding_step",
                 "netspec.vocab": json.dumps(tok.vocab), "netspec.tokenize": tok.how,
                 "netspec.context": str(context or "")}
+        if getattr(tok, "json", None):  # a subword tokenizer: its JSON, for tokenizers.Tokenizer.from_str
+            meta["netspec.tokenizer"] = tok.json
         done = export_module(step, [example], ["tokens"], ["log_probs"], path, opset=opset,
                              dynamic_axes={"tokens": {0: "batch", 1: "seq"}}, metadata=meta,
                              dynamic_outputs={"log_probs": {0: "batch"}})

@@ -3,10 +3,11 @@
 ``generate_text(spec, checkpoint, prompt, **options)`` checks that the spec is a language model
 (one int64 token input (L,), (L, V) logits), rebuilds it with the checkpoint's weights, encodes the
 prompt with the checkpoint's vocabulary and the data source's tokenization (characters or words;
-unknown tokens become ``<unk>``), decodes with the spec's ``train.program.generate`` settings
-overridden by ``options``, and returns the prompt and its continuation. The model reads at most
-``context`` tokens per step (``program.context``, else the data's ``seq_len``, else the longest
-learned position table), so generation may run past the length the model was trained on.
+unknown tokens become ``<unk>``; or the run's own subword tokenizer, saved in the checkpoint),
+decodes with the spec's ``train.program.generate`` settings overridden by ``options``, and returns
+the prompt and its continuation. The model reads at most ``context`` tokens per step
+(``program.context``, else the data's ``seq_len``, else the longest learned position table), so
+generation may run past the length the model was trained on.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Iterable, Optional
 import torch
 
 from ..check import Checked, check
+from ..distribution import install_hint
 from ..errors import DataError, NetspecError, SpecError, TrainError
 from ..programs.decoding import Decoding
 from .decode import decode
@@ -99,13 +101,43 @@ class Tokenizer:
         return "".join(toks) if self.how == "char" else " ".join(toks)
 
 
-def tokenizer_for(checked: Checked, ckpt: dict) -> Tokenizer:
+class SubwordTokenizer:
+    """The run's own Hugging Face tokenizer (bpe, wordpiece or a tokenizer.json), saved in the checkpoint."""
+
+    def __init__(self, text: str) -> None:
+        from ..data.subword import from_json, hub
+
+        try:
+            hub()
+        except ImportError:
+            raise DataError("the checkpoint's subword tokenizer needs the 'tokenizers' package, which is not installed",
+                            path=("data", "source", "tokenize"), hint=install_hint("text")) from None
+        self.json, self.hub = text, from_json(text)
+        self.vocab, self.how = self.hub.vocab, self.hub.kind
+        self.unknown: list[str] = []
+
+    def encode(self, text: str) -> list[int]:
+        return [int(i) for i in self.hub.encode(text)]
+
+    def decode(self, ids: Iterable[int]) -> str:
+        return str(self.hub.tokenizer.decode(list(ids), skip_special_tokens=False))
+
+    def continuation(self, prompt_ids: list[int], new: list[int]) -> str:
+        """The text the new ids add after the prompt's (decoded together, so word joins come out right)."""
+        head, full = self.decode(prompt_ids), self.decode(list(prompt_ids) + list(new))
+        return full[len(head):] if full.startswith(head) else " " + self.decode(new)
+
+
+def tokenizer_for(checked: Checked, ckpt: dict) -> Tokenizer | SubwordTokenizer:
+    saved = (ckpt.get("preprocess") or {}).get("tokenizer")
+    if saved:
+        return SubwordTokenizer(saved)
     vocab = (ckpt.get("preprocess") or {}).get("vocab")
     if not vocab:
         raise TrainError("the checkpoint has no vocabulary (its data source has no text)",
                          hint="train on a text or stdlib_text source to generate text")
     source = checked.spec.data.source if checked.spec.data is not None else None
-    return Tokenizer(vocab, getattr(source, "tokenize", "whitespace"), getattr(source, "lowercase", False))
+    return Tokenizer(vocab, getattr(source, "tokenize", "whitespace") or "char", getattr(source, "lowercase", False))
 
 
 def load_language_model(checked: Checked, ckpt: dict, device: str = "cpu") -> torch.nn.Module:
@@ -141,8 +173,11 @@ def generate_text(spec_path: str | Path, checkpoint: str | Path, prompt: str, ov
             new = decode(step, prefix, opts, opts.max_tokens or DEFAULT_MAX_TOKENS, generator=gen)[0].tolist()
     except NetspecError as exc:
         raise located(exc, checked) from None
-    completion = tok.decode(new)
-    joiner = "" if tok.how == "char" or not completion else " "
+    if isinstance(tok, SubwordTokenizer):
+        completion, joiner = tok.continuation(ids, new), ""
+    else:
+        completion = tok.decode(new)
+        joiner = "" if tok.how == "char" or not completion else " "
     from ..checkpoint import describe
 
     return {"prompt": prompt, "completion": completion, "text": prompt + joiner + completion, "tokens": new,

@@ -2,8 +2,9 @@
 
 ``train_spec(path, overrides, epochs=, device=, out=, resume=, reporter=)`` -> RunResult, with a
 run directory holding ``spec.yaml`` (the resolved spec), ``metrics.jsonl``, ``last.pt`` and
-``best.pt``. ``--resume`` takes a run directory (its last.pt) or a checkpoint file and continues
-in that run directory. Every NetspecError raised carries the spec's source map.
+``best.pt`` (and ``tokenizer.json`` when the text source has a subword tokenizer). ``--resume``
+takes a run directory (its last.pt) or a checkpoint file and continues in that run directory.
+Every NetspecError raised carries the spec's source map.
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ def _train(checked: Checked, run_dir: Path, ckpt: Optional[dict], reporter: Any,
     if dist is not None and not dist.is_main:
         return follow(session, run_dir, text)
     (run_dir / "spec.yaml").write_text(text, encoding="utf-8")
+    tokenizer = session.data.preprocessor.state.get("tokenizer")
+    if tokenizer:  # a subword text source: the run's tokenizer, for tokenizers.Tokenizer.from_file
+        (run_dir / "tokenizer.json").write_text(tokenizer, encoding="utf-8")
     _reset_log(run_dir / "metrics.jsonl", session.epoch)
     before = dict(session.data.skipped)
     with RunOutputs(session, run_dir, reporter) as outputs:  # train.log trackers; plots and report.html at the end
