@@ -20,6 +20,7 @@ from ..spec import data as ds
 from . import progress
 from .augment import Augment
 from .batches import DeviceBatches, StreamBatches
+from .columnar import is_streamed
 from .faults import Faults
 from .lazy import SampleFault, any_lazy, is_lazy
 from .preprocess import Preprocessor
@@ -281,6 +282,8 @@ def make_loaders(bundle: DataBundle, data: ds.DataSpec, device: Any, batch_size:
     first, by the loader's workers), else streamed (lazy rows read batch by batch in the workers)."""
     total = sum(a.nbytes for split in bundle.arrays.values() for a in split.values())
     on_device = data.loader.on_device if data.loader.on_device != "auto" else total <= data.loader.max_device_mb * 2**20
+    if data.loader.on_device == "auto" and any(is_streamed(v) for a in bundle.arrays.values() for v in a.values()):
+        on_device = False  # a file read in record batches (stream) stays streamed: it was too large to read whole
     faults = bundle.faults or Faults(data.bad_samples)
     for split, arrays in bundle.arrays.items():
         train = split == "train"
@@ -293,7 +296,8 @@ def make_loaders(bundle: DataBundle, data: ds.DataSpec, device: Any, batch_size:
         if on_device:
             bundle.loaders[split] = DeviceBatches(arrays, device, size, **kwargs)
         else:
-            bundle.loaders[split] = StreamBatches(arrays, device, size, num_workers=data.loader.num_workers,
+            cheap = all(v.cheap for v in arrays.values() if is_lazy(v))  # memory-mapped rows: no worker processes
+            bundle.loaders[split] = StreamBatches(arrays, device, size, num_workers=0 if cheap else data.loader.num_workers,
                                                   pin_memory=data.loader.pin_memory, skip=faults.skip,
                                                   faults=_counting(bundle, faults, where), **kwargs)
     bundle.skipped = faults.summary()  # reading lazy fields whole may have left samples out

@@ -40,6 +40,7 @@ class LazyField(ABC):
 
     dtype: np.dtype
     sample_shape: tuple[int, ...]
+    cheap: bool = False  # reads are cheap (a memory-mapped slice): batches are gathered in the main process
 
     @abstractmethod
     def __len__(self) -> int: ...
@@ -110,7 +111,7 @@ class Selected(LazyField):
         while isinstance(base, Selected):  # a view of a view indexes the original
             base, index = base.base, base.index[index]
         self.base, self.index = base, index
-        self.dtype, self.sample_shape = base.dtype, base.sample_shape
+        self.dtype, self.sample_shape, self.cheap = base.dtype, base.sample_shape, base.cheap
 
     def __len__(self) -> int:
         return len(self.index)

@@ -17,6 +17,7 @@ import torch
 
 from ..errors import DataError
 from ..spec import data as ds
+from . import streaming_stats
 from .table import Table
 
 LABELS = "target"  # a ragged field of this name holds labels per token (padded with the ignore index)
@@ -33,8 +34,11 @@ class Preprocessor:
         """Fit on the train split; ``ignore_index`` pads per-token labels (the target the loss and metrics skip)."""
         s: dict[str, Any] = {"classes": train.classes, "vocab": train.vocab, "feature_names": train.feature_names}
         s["categories"] = {c: sorted(set(v.tolist())) for c, v in train.categorical.items()}
-        features = self._features_raw(train, s["categories"])
-        if features is not None and len(features):
+        if streaming_stats.streams(train.fields.get("features")):  # a column cache: one streaming pass
+            s["categories"], stats = streaming_stats.fit_features(train.fields["features"])
+            if stats is not None:
+                s["features"] = affine_of(self.spec.features, **stats)
+        elif (features := self._features_raw(train, s["categories"])) is not None and len(features):
             s["features"] = _affine(self.spec.features, features)
         image = train.fields.get("image")
         if image is not None:
@@ -84,7 +88,11 @@ class Preprocessor:
     def transform(self, table: Table) -> dict[str, np.ndarray]:
         s = self.state
         out = {k: v for k, v in table.fields.items()}
-        features = self._features_raw(table, s.get("categories", {}))
+        streamed = streaming_stats.streams(out.get("features"))  # a column cache: transformed batch by batch
+        features = None if streamed else self._features_raw(table, s.get("categories", {}))
+        if streamed:
+            out["features"] = streaming_stats.transform_features(out["features"], s.get("categories", {}), s.get("features"),
+                                                                 _apply)
         if features is not None:
             out["features"] = _apply(s.get("features"), features)
         if "image" in out and "image" in s and not (s["image"].get("on_device") and out["image"].dtype == np.uint8):
@@ -138,12 +146,19 @@ class Preprocessor:
 def _affine(scaler, x: np.ndarray) -> Optional[dict[str, list[float]]]:
     x = x.astype(np.float64)
     if scaler.type == "standardize":
-        mean, std = x.mean(0), x.std(0)
+        return affine_of(scaler, x.mean(0), x.std(0), None, None)
+    if scaler.type == "minmax":
+        return affine_of(scaler, None, None, x.min(0), x.max(0))
+    return None
+
+
+def affine_of(scaler, mean: Any = None, std: Any = None, mn: Any = None, mx: Any = None) -> Optional[dict[str, list[float]]]:
+    """The saved scaling from per-column statistics (in memory, or ``streaming_stats``'s running ones)."""
+    if scaler.type == "standardize":
         scale = 1.0 / np.where(std > 0, std, 1.0)
         return {"scale": scale.tolist(), "offset": (-mean * scale).tolist()}
     if scaler.type == "minmax":
         lo, hi = scaler.range
-        mn, mx = x.min(0), x.max(0)
         span = np.where(mx > mn, mx - mn, 1.0)
         scale = (hi - lo) / span
         return {"scale": scale.tolist(), "offset": (lo - mn * scale).tolist()}
