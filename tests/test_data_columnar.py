@@ -178,7 +178,7 @@ def test_trained_weights_equal_the_in_memory_run(tmp_path, kind):
     assert a["preprocess"]["categories"] == b["preprocess"]["categories"]
     for name, w in a["models"]["model"].items():
         torch.testing.assert_close(b["models"]["model"][name], w, rtol=1e-6, atol=1e-6)
-    assert list((tmp_path / ".netspec-cache").glob("columns-*/meta.json"))
+    assert list((tmp_path / ".netspec-cache").glob(f"{kind}-*/meta.json"))
 
 
 def test_predict_after_a_streamed_run_equals_predict_after_an_in_memory_run(tmp_path):
@@ -213,7 +213,7 @@ def test_a_bad_value_in_a_late_batch_is_a_located_error(tmp_path):
     assert result.exit_code == 1, result.output
     assert f"{tmp_path / 'data.csv'}, line 1402: column 'b' holds 'oops', not a finite number" in result.output
     assert "spec-csv-True.yaml:" in result.output and "Traceback" not in result.output
-    assert not list((tmp_path / ".netspec-cache").glob("columns-*"))  # no half-built cache is left
+    assert not list((tmp_path / ".netspec-cache").glob("csv-*"))  # no half-built cache is left
 
 
 def test_a_ragged_row_and_a_null_in_late_batches_are_located(tmp_path):
@@ -327,3 +327,86 @@ def test_the_run_info_of_a_streamed_run_counts_skipped_rows(tmp_path):
     assert result.exit_code == 0, result.output
     info = json.loads((tmp_path / "run" / "run_info.json").read_text())
     assert info["data_skipped"] == {str(tmp_path / "data.csv"): {"bad value": 1}}
+
+
+# ---- JSON lines of token ids -----------------------------------------------------------------------
+
+JSONL_SPEC = {"netspec": 1, "name": "jsonl_net",
+              "inputs": {"tokens": {"shape": ["seq"], "dtype": "int64"}, "lengths": {"shape": [], "dtype": "int64"}},
+              "model": {"layers": [
+                  {"name": "emb", "embedding": {"num_embeddings": 30, "embedding_dim": 8, "padding_idx": 0}, "inputs": ["tokens"]},
+                  {"name": "rnn", "lstm": {"hidden_size": 8, "returns": "{returns}", "lengths": True}, "inputs": ["emb", "lengths"]},
+                  {"name": "out", "linear": {"out_features": 4}}], "outputs": ["out"]},
+              "data": {"source": {"type": "jsonl", "path": "data.jsonl", "target": "y"}, "split": {"val": 0.2, "seed": 1},
+                       "loader": {"on_device": False, "num_workers": 0}},
+              "train": {"task": "classification", "epochs": 2, "batch_size": 32, "optimizer": {"type": "adam", "lr": 0.01},
+                        "seed": 0}}
+
+
+def write_jsonl(file: Path, n: int = 600, per_token: bool = False, seed: int = 0) -> list[str]:
+    rng = np.random.default_rng(seed)
+    lines = []
+    for _ in range(n):
+        tokens = rng.integers(1, 30, int(rng.integers(1, 25))).tolist()
+        y = [t % 4 for t in tokens] if per_token else int(sum(tokens) % 4)
+        lines.append(json.dumps({"ids": tokens, "y": y}))
+    file.write_text("\n".join(lines) + "\n")
+    return lines
+
+
+def jsonl_spec(tmp_path: Path, stream, per_token: bool, **data) -> Path:
+    spec = json.loads(json.dumps(JSONL_SPEC).replace("{returns}", "sequence" if per_token else "last"))
+    spec["data"]["source"].update(tokens="ids", stream=stream)
+    spec["data"].update(data)
+    path = tmp_path / f"jsonl-{stream}.yaml"
+    path.write_text(yaml.safe_dump(spec, sort_keys=False))
+    return path
+
+
+@pytest.mark.parametrize("per_token", [False, True])
+def test_streamed_jsonl_equals_the_in_memory_reader_batches_and_weights(tmp_path, per_token):
+    from netspec.checkpoint.file import load_checkpoint, run_checkpoint
+    from netspec.data.jsonl_stream import PaddedRows, RaggedRows
+
+    write_jsonl(tmp_path / "data.jsonl", per_token=per_token)
+    whole, streamed = (bundle(jsonl_spec(tmp_path, s, per_token)) for s in (False, True))
+    assert whole.preprocessor.state == streamed.preprocessor.state  # max_len (and label_pad) from the train split
+    tokens = streamed.arrays["train"]["tokens"]
+    assert isinstance(tokens, PaddedRows) and isinstance(tokens.base, RaggedRows) and tokens.cheap
+    for split in ("train", "val"):
+        for name, want in whole.arrays[split].items():
+            np.testing.assert_array_equal(np.asarray(streamed.arrays[split][name]), want, err_msg=f"{split}.{name}")
+    got = list(streamed.loaders["train"].epoch(torch.Generator().manual_seed(2)))
+    want = list(whole.loaders["train"].epoch(torch.Generator().manual_seed(2)))
+    assert len(got) == len(want) == 8  # 480 train lines, batches of 64
+    for g, w in zip(got, want):
+        assert g.keys() == w.keys() and all(torch.equal(g[k], w[k]) for k in g)
+    runner = CliRunner()
+    for stream in (False, True):
+        result = runner.invoke(app, ["train", str(jsonl_spec(tmp_path, stream, per_token)), "--out", str(tmp_path / f"r{stream}")])
+        assert result.exit_code == 0, result.output
+    a, b = (load_checkpoint(run_checkpoint(tmp_path / f"r{s}")) for s in (False, True))
+    for name, w in a["models"]["model"].items():
+        torch.testing.assert_close(b["models"]["model"][name], w, rtol=1e-6, atol=1e-6)
+
+
+def test_a_bad_jsonl_line_late_in_the_file_is_located_and_skip_counts_it(tmp_path):
+    from netspec.data.faults import Faults
+    from netspec.data.jsonl_stream import RaggedRows
+    from netspec.spec import data as ds
+
+    lines = write_jsonl(tmp_path / "data.jsonl", n=2000)
+    lines[1800] = '{"ids": [1, "two"], "y": 1}'
+    (tmp_path / "data.jsonl").write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["train", str(jsonl_spec(tmp_path, True, False)), "--out", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'data.jsonl'}, line 1801: 'ids' is not a list of integers" in result.output
+    src = SOURCES.get("jsonl").model_validate({"type": "jsonl", "path": "data.jsonl", "tokens": "ids", "target": "y",
+                                               "stream": True})
+    for _ in range(2):  # built, then reused: the same count
+        faults = Faults(ds.DataSpec.model_validate({"source": {"type": "jsonl", "path": "data.jsonl"},
+                                                    "bad_samples": {"type": "skip", "max_fraction": 0.01}}).bad_samples)
+        table = src.read(tmp_path, True, PATH, faults)
+        assert isinstance(table.fields["tokens"], RaggedRows) and len(table) == 1999
+        assert faults.summary() == {str(tmp_path / "data.jsonl"): {"bad line": 1}}
+        assert table.origin.describe(1800) == f"{tmp_path / 'data.jsonl'}, line 1802"

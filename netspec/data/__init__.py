@@ -259,7 +259,7 @@ def _weights(bundle: DataBundle, data: ds.DataSpec, plan: Any) -> None:
     y = bundle.arrays["train"].get("target")
     counts = None
     per_position = getattr(plan, "per_position", False)
-    if y is not None and (y.ndim == 1 or per_position) and np.issubdtype(y.dtype, np.integer) and len(y):
+    if y is not None and not is_lazy(y) and (y.ndim == 1 or per_position) and np.issubdtype(y.dtype, np.integer) and len(y):
         valid = y[y != plan.ignore_index] if per_position else y  # per position: the labelled tokens / nodes
         counts = np.bincount(valid, minlength=plan.num_classes or 0).astype(np.float64)
     if data.class_weights == "auto" or any(getattr(b.spec, "class_weights", None) == "auto" for b in plan.losses):

@@ -70,13 +70,15 @@ def _free_bytes() -> Optional[int]:
     return None
 
 
-def wants_stream(setting: Any, file: Path) -> bool:
+def wants_stream(setting: Any, file: Path, needs_pyarrow: bool = True) -> bool:
     """``stream: true|false``, or (auto) whether ``file`` is large enough to be streamed (and pyarrow,
-    which streaming needs, is installed: without it auto reads the file whole, as before)."""
+    which streaming CSV and Parquet needs, is installed: without it auto reads the file whole)."""
     if setting != "auto":
         return bool(setting)
     if file.stat().st_size <= stream_threshold():
         return False
+    if not needs_pyarrow:
+        return True
     try:
         import pyarrow  # noqa: F401
     except ImportError:
@@ -195,12 +197,7 @@ def streamed_table(source: Any, file: Path, classify: bool, path: SpecPath, faul
     layout = {"numeric": [c for c in features if c not in source.categorical], "categorical": list(source.categorical),
               "targets": targets, "classify": classify and len(targets) == 1,
               "classes": [str(c) for c in source.classes] if source.classes is not None else None}
-    folder, built = _cache(source, file, layout, path, faults)
-    meta = json.loads((folder / "meta.json").read_text())
-    bad = faults.of(file, path + ("path",))
-    for where, problem, reason, hint in meta["faults"] if not built else []:  # rows left out when it was built
-        bad.bad(where, problem, reason, hint=hint)
-    bad.limit(meta["total"])
+    folder, meta = cached(source, file, layout, path, faults, _build)
     n = meta["count"]
     lines = np.memmap(folder / "lines.i64", np.int64, "r", shape=(n,)) if n else np.zeros(0, np.int64)
     origin = Origin(str(file), meta["unit"], lines, total=meta["total"])
@@ -246,37 +243,43 @@ def cache_key(source: Any, file: Path, layout: dict) -> str:
     return hashlib.sha256(json.dumps(what).encode()).hexdigest()[:20]
 
 
-def _cache(source: Any, file: Path, layout: dict, path: SpecPath, faults: Faults) -> tuple[Path, bool]:
-    """The cache folder of ``file`` read with ``layout`` (reused when complete, else built now), and
-    whether it was built now."""
+def cached(source: Any, file: Path, layout: dict, path: SpecPath, faults: Faults, build: Any) -> tuple[Path, dict]:
+    """The cache folder of ``file`` read with ``layout`` and its meta: reused when complete (the rows
+    it left out are counted again under data.bad_samples), else built now by ``build(source, file,
+    layout, path, faults, folder, reject)`` in a temporary folder renamed into place at the end."""
     from .images import cache_folder
 
-    target = cache_folder(file.parent) / f"columns-{cache_key(source, file, layout)}"
-    if (target / "meta.json").exists():
-        return target, False
-    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        _build(source, file, layout, path, faults, tmp)
-        shutil.rmtree(target, ignore_errors=True)
-        os.replace(tmp, target)
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
-    return target, True
-
-
-
-def _build(source: Any, file: Path, layout: dict, path: SpecPath, faults: Faults, folder: Path) -> None:
-    """One pass over the file's record batches: check each row, append the usable ones to the cache."""
+    target = cache_folder(file.parent) / f"{source.type}-{cache_key(source, file, layout)}"
     bad = faults.of(file, path + ("path",))
-    recorded: list[list[Any]] = []  # the rows left out (skip), replayed whenever the cache is reused
-    unit = "line" if source.type == "csv" else "row"
+    if (target / "meta.json").exists():
+        meta = json.loads((target / "meta.json").read_text())
+        for where, problem, reason, hint in meta["faults"]:
+            bad.bad(where, problem, reason, hint=hint)
+        bad.limit(meta["total"])
+        return target, meta
+    recorded: list[list[Any]] = []
 
     def reject(where: str, problem: str, reason: str, hint: Optional[str] = None) -> None:
         bad.bad(where, problem, reason, hint=hint)  # the located error, unless data.bad_samples: skip
         recorded.append([where, problem, reason, hint])
 
+    tmp = target.with_name(f"{target.name}.tmp{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        meta = {**build(source, file, layout, path, faults, tmp, reject), "faults": recorded}
+        (tmp / "meta.json").write_text(json.dumps(meta))  # a cache with its meta is complete
+        shutil.rmtree(target, ignore_errors=True)
+        os.replace(tmp, target)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    bad.limit(meta["total"])
+    return target, meta
+
+
+def _build(source: Any, file: Path, layout: dict, path: SpecPath, faults: Faults, folder: Path, reject: Any) -> dict:
+    """One pass over the file's record batches: check each row, append the usable ones to the cache."""
+    unit = "line" if source.type == "csv" else "row"
     files = ["features.f32", "lines.i64"] + [f"cat{j}.i32" for j in range(len(layout["categorical"]))]
     files += ["labels.i32"] if layout["classify"] else ["target.f32"] if layout["targets"] else []
     out = {name: open(folder / name, "wb") for name in files}
@@ -297,8 +300,8 @@ def _build(source: Any, file: Path, layout: dict, path: SpecPath, faults: Faults
         for fh in out.values():
             fh.close()
         counter.done()
-    meta = {"count": count, "total": total, "unit": unit, "faults": recorded,
-            "categories": {c: list(v) for c, v in zip(layout["categorical"], values)}}
+    meta: dict[str, Any] = {"count": count, "total": total, "unit": unit,
+                            "categories": {c: list(v) for c, v in zip(layout["categorical"], values)}}
     if layout["classify"]:
         meta["classes"] = _classes(list(labels), layout["classes"], path)
         index = {c: i for i, c in enumerate(meta["classes"])}
@@ -309,7 +312,7 @@ def _build(source: Any, file: Path, layout: dict, path: SpecPath, faults: Faults
                 fh.write(lut[codes[start:start + BATCH_ROWS]].tobytes())
         del codes
         os.remove(folder / "labels.i32")
-    (folder / "meta.json").write_text(json.dumps(meta))  # last: a cache with its meta is complete
+    return meta
 
 
 def _classes(found: list[str], given: Optional[list[str]], path: SpecPath) -> list[str]:

@@ -18,6 +18,7 @@ import torch
 from ..errors import DataError
 from ..spec import data as ds
 from . import streaming_stats
+from .jsonl_stream import PaddedRows, ragged_of, train_max_len
 from .table import Table
 
 LABELS = "target"  # a ragged field of this name holds labels per token (padded with the ignore index)
@@ -47,6 +48,10 @@ class Preprocessor:
             lengths = [len(seq) for seqs in train.ragged.values() for seq in seqs]
             s["max_len"] = self.spec.sequence.max_len or max(lengths, default=1)
             if LABELS in train.ragged:
+                s["label_pad"] = ignore_index
+        elif ragged_of(train.fields.get("tokens"))[0] is not None:  # a streamed token cache: one pass over its offsets
+            s["max_len"] = self.spec.sequence.max_len or max(train_max_len(train.fields["tokens"]), 1)
+            if ragged_of(train.fields.get(LABELS))[0] is not None:
                 s["label_pad"] = ignore_index
         y = train.fields.get("target")
         if regression_target and y is not None and np.issubdtype(y.dtype, np.floating) and len(y):
@@ -103,6 +108,13 @@ class Preprocessor:
             if "mean" in img:
                 x = (x - np.asarray(img["mean"], np.float32)[None, :, None, None]) / np.asarray(img["std"], np.float32)[None, :, None, None]
             out["image"] = x.astype(np.float32)
+        for name in [k for k, v in out.items() if ragged_of(v)[0] is not None]:  # streamed token caches
+            seq = self.spec.sequence
+            pad = s.get("label_pad", -100) if name == LABELS else seq.pad_value
+            out[name] = PaddedRows(table.fields[name], s["max_len"], pad, seq.truncate)
+            if name != LABELS:
+                out["lengths" if name == "tokens" else f"{name}_lengths"] = PaddedRows(table.fields[name], s["max_len"], pad,
+                                                                                     seq.truncate, lengths=True)
         for name, seqs in table.ragged.items():
             if name == LABELS:  # per-token labels: padded positions carry the ignore index, not a class
                 out[name] = self._pad(seqs, s.get("label_pad", -100))[0]
