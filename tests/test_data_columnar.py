@@ -410,3 +410,13 @@ def test_a_bad_jsonl_line_late_in_the_file_is_located_and_skip_counts_it(tmp_pat
         assert isinstance(table.fields["tokens"], RaggedRows) and len(table) == 1999
         assert faults.summary() == {str(tmp_path / "data.jsonl"): {"bad line": 1}}
         assert table.origin.describe(1800) == f"{tmp_path / 'data.jsonl'}, line 1802"
+
+
+def test_class_weights_auto_of_a_streamed_per_token_target_count_the_labelled_tokens(tmp_path):
+    write_jsonl(tmp_path / "data.jsonl", per_token=True)
+    whole, streamed = (bundle(jsonl_spec(tmp_path, s, True, class_weights="auto")) for s in (False, True))
+    y = whole.arrays["train"]["target"]
+    counts = np.bincount(y[y != -100], minlength=4)
+    want = counts.sum() / (4 * counts)
+    np.testing.assert_allclose(streamed.class_weights, want, rtol=1e-12)
+    np.testing.assert_allclose(whole.class_weights, want, rtol=1e-12)

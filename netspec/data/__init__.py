@@ -26,6 +26,7 @@ from .lazy import SampleFault, any_lazy, is_lazy
 from .preprocess import Preprocessor
 from .sources import SOURCE_PATH, load_source
 from .split import split_table
+from .streaming_stats import label_counts
 from .table import Table
 
 INPUT_CANDIDATES = ("features", "image", "tokens")
@@ -259,9 +260,12 @@ def _weights(bundle: DataBundle, data: ds.DataSpec, plan: Any) -> None:
     y = bundle.arrays["train"].get("target")
     counts = None
     per_position = getattr(plan, "per_position", False)
-    if y is not None and not is_lazy(y) and (y.ndim == 1 or per_position) and np.issubdtype(y.dtype, np.integer) and len(y):
-        valid = y[y != plan.ignore_index] if per_position else y  # per position: the labelled tokens / nodes
-        counts = np.bincount(valid, minlength=plan.num_classes or 0).astype(np.float64)
+    if y is not None and (y.ndim == 1 or per_position) and np.issubdtype(y.dtype, np.integer) and len(y):
+        if is_lazy(y):  # read on demand (a streamed cache): counted chunk by chunk, never read whole
+            counts = label_counts(y, plan.ignore_index if per_position else None, plan.num_classes or 0)
+        else:
+            valid = y[y != plan.ignore_index] if per_position else y  # per position: the labelled tokens / nodes
+            counts = np.bincount(valid, minlength=plan.num_classes or 0).astype(np.float64)
     if data.class_weights == "auto" or any(getattr(b.spec, "class_weights", None) == "auto" for b in plan.losses):
         if counts is None:
             raise DataError("class_weights auto needs integer class labels in `target`", path=("data", "class_weights"))

@@ -46,7 +46,7 @@ STREAM_ENV = "NETSPEC_STREAM_BYTES"  # overrides the threshold of stream: auto (
 STREAM_BYTES = 64 * 2**20  # stream: auto streams a file larger than this ...
 FREE_SHARE = 32  # ... or larger than 1/32 of the free memory
 BATCH_ROWS = 65536  # rows per record batch (Parquet) and per chunk of the statistics pass
-CSV_BLOCK = 4 * 2**20  # bytes per CSV block read by pyarrow
+CSV_BLOCK = 2**20  # bytes per CSV block read by pyarrow (it reads ~30 blocks ahead: this bounds that)
 
 
 def stream_threshold() -> int:
@@ -415,7 +415,8 @@ class _ParquetBatches:
         pq = _pyarrow(self.path)[2]
         needed, start = _needed(self.layout), 1
         try:
-            for batch in pq.ParquetFile(self.file).iter_batches(batch_size=BATCH_ROWS, columns=needed):
+            # pre_buffer=False: with it, pyarrow reads every row group's columns ahead, the whole file at once
+            for batch in pq.ParquetFile(self.file, pre_buffer=False).iter_batches(batch_size=BATCH_ROWS, columns=needed):
                 n = batch.num_rows
                 yield {c: batch.column(c) for c in needed}, np.arange(start, start + n, dtype=np.int64), np.ones(n, bool)
                 start += n

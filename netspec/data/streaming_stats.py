@@ -100,3 +100,15 @@ def transform_features(rows: Any, categories: dict[str, list], affine: Optional[
     """The train/val/test rows with the saved statistics applied batch by batch (a lazy field);
     ``apply`` is ``preprocess._apply``, the in-memory arithmetic."""
     return columnar.TransformedRows(rows, categories, affine, apply)
+
+
+def label_counts(y: Any, ignore: Optional[int], minlength: int) -> np.ndarray:
+    """Class counts of a lazy integer target, read chunk by chunk (``ignore``: a padding label left out)."""
+    counts = np.zeros(minlength, np.float64)
+    step = columnar.BATCH_ROWS
+    for start in range(0, len(y), step):
+        chunk = np.asarray(y[np.arange(start, min(start + step, len(y)))]).ravel()
+        chunk = chunk[chunk != ignore] if ignore is not None else chunk
+        found = np.bincount(chunk, minlength=len(counts))
+        counts = np.pad(counts, (0, len(found) - len(counts))) + found
+    return counts
