@@ -16,7 +16,7 @@ import yaml
 from typer.testing import CliRunner
 
 from netspec.cli.app import app
-from netspec.data import columnar, make_loaders, prepare_data
+from netspec.data import columnar, make_loaders, prepare_data, record_batches
 from netspec.data.columnar import ColumnarRows, TransformedRows
 from netspec.data.lazy import Selected
 from netspec.errors import DataError
@@ -33,7 +33,8 @@ N = 1500
 def small_batches(monkeypatch):
     """Stream every file (threshold 1 byte) in small record batches, so a file spans many of them."""
     monkeypatch.setenv(columnar.STREAM_ENV, "1")
-    monkeypatch.setattr(columnar, "CSV_BLOCK", 8192)
+    monkeypatch.setattr(record_batches, "CSV_BLOCK", 8192)
+    monkeypatch.setattr(record_batches, "BATCH_ROWS", 256)
     monkeypatch.setattr(columnar, "BATCH_ROWS", 256)
 
 
@@ -270,8 +271,8 @@ def test_a_missing_column_is_a_located_error(tmp_path):
 def test_the_cache_is_reused_and_rebuilt_when_the_file_changes(tmp_path, monkeypatch):
     file = write(tmp_path, "csv", rows())
     builds = []
-    build = columnar._build
-    monkeypatch.setattr(columnar, "_build", lambda *a: builds.append(a[1]) or build(*a))
+    build = record_batches.build
+    monkeypatch.setattr(record_batches, "build", lambda *a: builds.append(a[1]) or build(*a))
     first = source("csv", stream=True).read(tmp_path, True, PATH)
     again = source("csv", stream=True).read(tmp_path, True, PATH)
     assert len(builds) == 1 and again.fields["features"].folder == first.fields["features"].folder
