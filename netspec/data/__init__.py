@@ -20,11 +20,13 @@ from ..spec import data as ds
 from . import progress
 from .augment import Augment
 from .batches import DeviceBatches, StreamBatches
+from .columnar import is_streamed
 from .faults import Faults
 from .lazy import SampleFault, any_lazy, is_lazy
 from .preprocess import Preprocessor
 from .sources import SOURCE_PATH, load_source
 from .split import split_table
+from .streaming_stats import label_counts
 from .table import Table
 
 INPUT_CANDIDATES = ("features", "image", "tokens")
@@ -259,8 +261,11 @@ def _weights(bundle: DataBundle, data: ds.DataSpec, plan: Any) -> None:
     counts = None
     per_position = getattr(plan, "per_position", False)
     if y is not None and (y.ndim == 1 or per_position) and np.issubdtype(y.dtype, np.integer) and len(y):
-        valid = y[y != plan.ignore_index] if per_position else y  # per position: the labelled tokens / nodes
-        counts = np.bincount(valid, minlength=plan.num_classes or 0).astype(np.float64)
+        if is_lazy(y):  # read on demand (a streamed cache): counted chunk by chunk, never read whole
+            counts = label_counts(y, plan.ignore_index if per_position else None, plan.num_classes or 0)
+        else:
+            valid = y[y != plan.ignore_index] if per_position else y  # per position: the labelled tokens / nodes
+            counts = np.bincount(valid, minlength=plan.num_classes or 0).astype(np.float64)
     if data.class_weights == "auto" or any(getattr(b.spec, "class_weights", None) == "auto" for b in plan.losses):
         if counts is None:
             raise DataError("class_weights auto needs integer class labels in `target`", path=("data", "class_weights"))
@@ -281,9 +286,10 @@ def make_loaders(bundle: DataBundle, data: ds.DataSpec, device: Any, batch_size:
     first, by the loader's workers), else streamed (lazy rows read batch by batch in the workers)."""
     total = sum(a.nbytes for split in bundle.arrays.values() for a in split.values())
     on_device = data.loader.on_device if data.loader.on_device != "auto" else total <= data.loader.max_device_mb * 2**20
-    if data.loader.on_device == "auto" and any(getattr(getattr(v, "base", v), "streamed", False)
-                                                 for a in bundle.arrays.values() for v in a.values()):
-        on_device = False  # shards stream under auto, whatever their size: each rank reads only its part
+    if data.loader.on_device == "auto" and any(is_streamed(v) for a in bundle.arrays.values() for v in a.values()):
+        # a file read in record batches stays streamed (it was too large to read whole); shards stream
+        # whatever their size, so that each rank reads only its part
+        on_device = False
     faults = bundle.faults or Faults(data.bad_samples)
     for split, arrays in bundle.arrays.items():
         train = split == "train"
@@ -296,7 +302,8 @@ def make_loaders(bundle: DataBundle, data: ds.DataSpec, device: Any, batch_size:
         if on_device:
             bundle.loaders[split] = DeviceBatches(arrays, device, size, **kwargs)
         else:
-            bundle.loaders[split] = StreamBatches(arrays, device, size, num_workers=data.loader.num_workers,
+            cheap = all(v.cheap for v in arrays.values() if is_lazy(v))  # memory-mapped rows: no worker processes
+            bundle.loaders[split] = StreamBatches(arrays, device, size, num_workers=0 if cheap else data.loader.num_workers,
                                                   pin_memory=data.loader.pin_memory, skip=faults.skip,
                                                   faults=_counting(bundle, faults, where), **kwargs)
     bundle.skipped = faults.summary()  # reading lazy fields whole may have left samples out

@@ -17,6 +17,8 @@ import torch
 
 from ..errors import DataError
 from ..spec import data as ds
+from . import streaming_stats
+from .jsonl_stream import PaddedRows, ragged_of, train_max_len
 from .table import Table
 
 LABELS = "target"  # a ragged field of this name holds labels per token (padded with the ignore index)
@@ -35,8 +37,11 @@ class Preprocessor:
         s["categories"] = {c: sorted(set(v.tolist())) for c, v in train.categorical.items()}
         if train.tokenizer:  # subwords: the tokenizer travels with the model (generate, export)
             s["tokenizer"] = train.tokenizer
-        features = self._features_raw(train, s["categories"])
-        if features is not None and len(features):
+        if streaming_stats.streams(train.fields.get("features")):  # a column cache: one streaming pass
+            s["categories"], stats = streaming_stats.fit_features(train.fields["features"])
+            if stats is not None:
+                s["features"] = affine_of(self.spec.features, **stats)
+        elif (features := self._features_raw(train, s["categories"])) is not None and len(features):
             s["features"] = _affine(self.spec.features, features)
         image = train.fields.get("image")
         if image is not None:
@@ -45,6 +50,10 @@ class Preprocessor:
             lengths = [len(seq) for seqs in train.ragged.values() for seq in seqs]
             s["max_len"] = self.spec.sequence.max_len or max(lengths, default=1)
             if LABELS in train.ragged:
+                s["label_pad"] = ignore_index
+        elif ragged_of(train.fields.get("tokens"))[0] is not None:  # a streamed token cache: one pass over its offsets
+            s["max_len"] = self.spec.sequence.max_len or max(train_max_len(train.fields["tokens"]), 1)
+            if ragged_of(train.fields.get(LABELS))[0] is not None:
                 s["label_pad"] = ignore_index
         y = train.fields.get("target")
         if regression_target and y is not None and np.issubdtype(y.dtype, np.floating) and len(y):
@@ -86,7 +95,11 @@ class Preprocessor:
     def transform(self, table: Table) -> dict[str, np.ndarray]:
         s = self.state
         out = {k: v for k, v in table.fields.items()}
-        features = self._features_raw(table, s.get("categories", {}))
+        streamed = streaming_stats.streams(out.get("features"))  # a column cache: transformed batch by batch
+        features = None if streamed else self._features_raw(table, s.get("categories", {}))
+        if streamed:
+            out["features"] = streaming_stats.transform_features(out["features"], s.get("categories", {}), s.get("features"),
+                                                                 _apply)
         if features is not None:
             out["features"] = _apply(s.get("features"), features)
         if "image" in out and "image" in s and not (s["image"].get("on_device") and out["image"].dtype == np.uint8):
@@ -97,6 +110,13 @@ class Preprocessor:
             if "mean" in img:
                 x = (x - np.asarray(img["mean"], np.float32)[None, :, None, None]) / np.asarray(img["std"], np.float32)[None, :, None, None]
             out["image"] = x.astype(np.float32)
+        for name in [k for k, v in out.items() if ragged_of(v)[0] is not None]:  # streamed token caches
+            seq = self.spec.sequence
+            pad = s.get("label_pad", -100) if name == LABELS else seq.pad_value
+            out[name] = PaddedRows(table.fields[name], s["max_len"], pad, seq.truncate)
+            if name != LABELS:
+                out["lengths" if name == "tokens" else f"{name}_lengths"] = PaddedRows(table.fields[name], s["max_len"], pad,
+                                                                                     seq.truncate, lengths=True)
         for name, seqs in table.ragged.items():
             if name == LABELS:  # per-token labels: padded positions carry the ignore index, not a class
                 out[name] = self._pad(seqs, s.get("label_pad", -100))[0]
@@ -140,12 +160,19 @@ class Preprocessor:
 def _affine(scaler, x: np.ndarray) -> Optional[dict[str, list[float]]]:
     x = x.astype(np.float64)
     if scaler.type == "standardize":
-        mean, std = x.mean(0), x.std(0)
+        return affine_of(scaler, x.mean(0), x.std(0), None, None)
+    if scaler.type == "minmax":
+        return affine_of(scaler, None, None, x.min(0), x.max(0))
+    return None
+
+
+def affine_of(scaler, mean: Any = None, std: Any = None, mn: Any = None, mx: Any = None) -> Optional[dict[str, list[float]]]:
+    """The saved scaling from per-column statistics (in memory, or ``streaming_stats``'s running ones)."""
+    if scaler.type == "standardize":
         scale = 1.0 / np.where(std > 0, std, 1.0)
         return {"scale": scale.tolist(), "offset": (-mean * scale).tolist()}
     if scaler.type == "minmax":
         lo, hi = scaler.range
-        mn, mx = x.min(0), x.max(0)
         span = np.where(mx > mn, mx - mn, 1.0)
         scale = (hi - lo) / span
         return {"scale": scale.tolist(), "offset": (lo - mn * scale).tolist()}

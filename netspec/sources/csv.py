@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field
 
 from .base import SOURCES
-from .tabular import Tabular
+from .tabular import Streamable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 
 
 @SOURCES.register
-class Csv(Tabular):
+class Csv(Streamable):
     """A CSV file with a header row."""
     FIELDS: ClassVar[str] = ("`features` (F,) float32, categorical columns one-hot encoded; `target` (a class index, "
                              "or the number(s) of a regression)")

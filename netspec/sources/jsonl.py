@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal, Union
 
 from pydantic import Field
 
@@ -27,10 +27,19 @@ class Jsonl(Source):
     target: str | None = Field(None, description="The key holding a label (class index or number), or a list of class "
                                                     "indices, one per token (tagging; padded with the loss's ignore_index).")
     classes: list[str] | None = Field(None, description="Names of the class indices, in index order (reports, predictions).")
+    stream: Union[Literal["auto"], bool] = Field(
+        "auto", description="Read the file in batches of lines into a memory-mapped token cache in `.netspec-cache` "
+                            "beside it, and each batch's sequences from that cache, instead of reading it whole (auto: "
+                            "when the file is over 64 MiB or over 1/32 of the free memory).")
 
     def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
              expect: dict[str, Any] | None = None) -> Table:
+        from ..data.columnar import wants_stream
+        from ..data.jsonl_stream import streamed_jsonl
         from ..data.readers import jsonl, locate, reading
 
+        file = locate(base, self.path, path)
         with reading(self, base, path):
-            return jsonl(self, locate(base, self.path, path), path, faults)
+            if wants_stream(self.stream, file, needs_pyarrow=False):
+                return streamed_jsonl(self, file, path, faults)
+            return jsonl(self, file, path, faults)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from .base import SOURCES
-from .tabular import Tabular
+from .tabular import Streamable
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 
 
 @SOURCES.register
-class Parquet(Tabular):
+class Parquet(Streamable):
     """A Parquet file (needs pyarrow: `pip install pyarrow`, or the `parquet` extra)."""
     FIELDS: ClassVar[str] = "like csv: `features` (F,) float32, categorical columns one-hot encoded; `target`"
     EXAMPLE: ClassVar[str] = ("{type: parquet, path: measurements.parquet, features: [width, height, depth], target: "

@@ -1,9 +1,10 @@
-"""The keys the table sources share (csv, parquet): columns by name, one-hot categoricals, classes."""
+"""The keys the table sources share (csv, parquet): columns by name, one-hot categoricals, classes;
+``Streamable`` adds ``stream`` (read in record batches into a column cache, ``netspec.data.columnar``)."""
 
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, Union
 
 from pydantic import Field
 
@@ -37,3 +38,24 @@ class Tabular(Source):
     @abstractmethod
     def rows(self, file: Path, path: SpecPath, faults: Faults) -> tuple[dict[str, Any], Origin]:
         """Column name -> array of the column's values, and where each row came from (an ``Origin``)."""
+
+
+class Streamable(Tabular):
+    """A table file that can be read in record batches (csv, parquet) instead of whole."""
+
+    stream: Union[Literal["auto"], bool] = Field(
+        "auto", description="Read the file in record batches (pyarrow) into a memory-mapped column cache in "
+                            "`.netspec-cache` beside it, and the train split's rows from that cache batch by batch, "
+                            "instead of reading the file whole (auto: when the file is over 64 MiB or over 1/32 of "
+                            "the free memory). Preprocessing statistics are then fitted in one streaming pass.")
+
+    def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
+             expect: dict[str, Any] | None = None) -> Table:
+        from ..data.columnar import streamed_table, wants_stream
+        from ..data.readers import locate, reading
+
+        file = locate(base, self.path, path)
+        if not wants_stream(self.stream, file):
+            return super().read(base, classify, path, faults, expect)
+        with reading(self, base, path):
+            return streamed_table(self, file, classify, path, faults, expect)
