@@ -26,6 +26,28 @@ from .errors import Location, TrainError
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 
 
+def write_atomic(path: Path, text: str) -> None:
+    """Replace ``path`` with ``text`` in one step: a temporary file beside it, flushed to disk, then
+    renamed over it. A kill at any moment leaves the old file or the new one, never a truncated one
+    (a resumed run's metrics.jsonl was rewritten in place: killed then, it was left empty)."""
+    import os
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:  # a full disk: name the file meant, not the temporary one
+        Path(tmp).unlink(missing_ok=True)
+        raise OSError(exc.errno, exc.strerror, str(path)) from None
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 def file_stem(name: str, default: str = "run") -> str:
     """``name`` reduced to one safe path component: letters, digits, ``.``, ``_`` and ``-``; no
     separators, no leading dots (so never ``.``, ``..`` or a hidden file)."""

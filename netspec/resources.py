@@ -134,6 +134,18 @@ def _cgroup_available() -> Optional[int]:
         return None
 
 
+def check_data_fits(spec: Any) -> None:
+    """Before any data is read: refuse a source whose samples alone need more than the free memory
+    (3 x 8192 x 8192 generated images died in MemoryError while being built, before check_fits ran)."""
+    source = getattr(getattr(spec, "data", None), "source", None)
+    need = source.memory_bytes() if source is not None and hasattr(source, "memory_bytes") else None
+    free = available_bytes("cpu") if need else None
+    if need and free is not None and need > free:
+        raise TrainError(f"the data needs {human_bytes(need)} in memory, but only {human_bytes(free)} is free",
+                         path=("data", "source"),
+                         hint="use fewer or smaller samples, or a source read lazily from disk (image_folder, shards)")
+
+
 def check_fits(spec: Any, graphs: dict, device: Any, free: Optional[int] = None) -> Optional[Estimate]:
     """Raise a TrainError (with the numbers) when the estimate exceeds the free memory of ``device``."""
     free = available_bytes(device) if free is None else free

@@ -180,8 +180,13 @@ def with_value(base: list[str], command, param, value: str) -> list[str]:
     return args
 
 
+WORK = Path(".")  # the folder each case runs in (set by the fixture)
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> World:
+    global WORK
+    WORK = tmp_path_factory.mktemp("cwd")
     return World(tmp_path_factory.mktemp("args"))
 
 
@@ -189,11 +194,14 @@ def check_case(command: str, args: list[str], limit_s: int = 60) -> None:
     shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in [command, *args])
     previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail(f"netspec {shown}: no answer in {limit_s} s (a hang)"))
     signal.alarm(limit_s)
+    here = os.getcwd()
+    os.chdir(WORK)  # relative paths drawn ("missing/folder/x") land in a scratch folder, not the checkout
     try:
         code, out, err, seconds = run_cli_in_process([*command.split(), *args])
     finally:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
+        os.chdir(here)
     both = out + err
     assert code in (0, 1, 2), f"exit {code}: netspec {shown}\n{both[-2000:]}"
     assert "Traceback" not in both and "internal error" not in both, f"netspec {shown}\n{both[-2000:]}"

@@ -102,6 +102,17 @@ def _assert_same_run(run, reference) -> None:
         assert (mine["train.loss"], mine["val.loss"], mine["val.accuracy"]) == \
                (ref["train.loss"], ref["val.loss"], ref["val.accuracy"]), mine["epoch"]
     assert not list(run.glob(".*.tmp"))
+    # the best checkpoint and the closing summary too (a kill at best.pt lost the best weights; a
+    # resume after the best epoch reported the last epoch's numbers as the best's)
+    best, ref_best = load_checkpoint(run / "best.pt"), load_checkpoint(b["run"] / "best.pt")
+    assert best["epoch"] == ref_best["epoch"]
+    assert all(torch.equal(best["models"]["model"][k], ref_best["models"]["model"][k]) for k in wb)
+    info, ref_info = (json.loads((d / "run_info.json").read_text())["result"] for d in (run, b["run"]))
+    assert (info["best_epoch"], _untimed(info["metrics"])) == (ref_info["best_epoch"], _untimed(ref_info["metrics"]))
+
+
+def _untimed(metrics: dict) -> dict:
+    return {k: v for k, v in metrics.items() if not k.endswith(("_time_s", "samples_per_s"))}
 
 
 def _window(reference, kills: int) -> float:
@@ -117,7 +128,8 @@ def reference(tmp_path_factory):
     spec = base / "spec.yaml"
     spec.write_text(SPEC)
     result = train_spec(spec, out=base / "run")
-    return {"spec": spec, "history": result.history, "ckpt": load_checkpoint(base / "run" / "last.pt")}
+    return {"spec": spec, "history": result.history, "ckpt": load_checkpoint(base / "run" / "last.pt"),
+            "run": base / "run"}
 
 
 def test_kill_9_at_five_random_points_then_resume_is_bit_exact(reference, tmp_path):

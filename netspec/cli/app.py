@@ -28,7 +28,7 @@ from . import (
     tune_cmd,
     validate_cmd,
 )
-from .output import EXIT_INTERNAL, EXIT_USAGE, debug_enabled, fail
+from .output import EXIT_INTERNAL, EXIT_INVALID, EXIT_USAGE, debug_enabled, fail
 
 app = typer.Typer(
     name="netspec",
@@ -94,11 +94,19 @@ def main(argv: Optional[list[str]] = None) -> None:
     except KeyboardInterrupt:
         raise SystemExit(130) from None
     except (OSError, ValueError) as exc:
+        if debug_enabled():
+            raise
         problem = unusable_path(exc)
-        if problem is None or debug_enabled():
-            raise _internal(exc) from None
-        print(f"netspec: {problem}\n  hint: give a path the file system can hold", file=sys.stderr)
-        raise SystemExit(EXIT_USAGE) from None
+        if problem is not None:
+            print(f"netspec: {problem}\n  hint: give a path the file system can hold", file=sys.stderr)
+            raise SystemExit(EXIT_USAGE) from None
+        if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            where = f" {exc.filename}" if exc.filename else ""
+            print(f"netspec: cannot write{where}: {exc.strerror or exc}\n  hint: free space (or choose a writable "
+                  "--out); files are replaced whole, so checkpoints written so far are intact and --resume "
+                  "continues from the last one", file=sys.stderr)
+            raise SystemExit(EXIT_INVALID) from None
+        raise _internal(exc) from None
     except Exception as exc:  # noqa: BLE001 - the last line of defence: never a traceback
         raise _internal(exc) from None
 

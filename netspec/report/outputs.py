@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 from typing import Any, Optional
 
+from ..paths import write_atomic
 from .runlog import CONFUSION_FILE, INFO_FILE
 
 
@@ -70,9 +71,8 @@ def write_artifacts(session, result, run_dir: Path, started: float) -> Path:
     cm = confusion(session)
     path = run_dir / CONFUSION_FILE
     if cm is not None:
-        path.write_text(json.dumps(cm) + "\n", encoding="utf-8")
+        write_atomic(path, json.dumps(cm) + "\n")
     else:
         path.unlink(missing_ok=True)
-    (run_dir / INFO_FILE).write_text(json.dumps(run_info(session, result, started), indent=1, default=str) + "\n",
-                                     encoding="utf-8")
+    write_atomic(run_dir / INFO_FILE, json.dumps(run_info(session, result, started), indent=1, default=str) + "\n")
     return write_report(run_dir)

@@ -41,5 +41,10 @@ class Source(StrictModel):
         sources); ``expect``: the columns and classes of the model the data is for (see
         ``netspec.data.readers.tabular``). Problems raise located ``DataError``s."""
 
+    def memory_bytes(self) -> int | None:
+        """The bytes ``read`` will hold in memory, when known before reading (None: not known, or the
+        source reads lazily). Training checks it against the free memory before reading a byte."""
+        return None
+
 
 SOURCES: Registry[type[Source]] = Registry("source")

@@ -36,8 +36,24 @@ class Generated(Source):
                                                 "spread of 1).")
     seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
 
+    def memory_bytes(self) -> int | None:
+        """The peak while generating (data/bundled.py): images draw their noise in float64 beside the
+        float32 patterns and the float32 result, 16 bytes an element; sequences hold int64 tokens."""
+        if self.kind == "images":
+            return self.num_samples * 16 * _prod(self.shape or [1, 8, 8])
+        if self.kind == "sequence":
+            return self.num_samples * 8 * 3 * ((self.shape or [16])[0] + 1)
+        return self.num_samples * 8 * 2 * (2 if self.kind == "moons" else self.num_features)
+
     def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
              expect: dict[str, Any] | None = None) -> Table:
         from ..data.bundled import generated_table
 
         return generated_table(self)
+
+
+def _prod(values: list[int]) -> int:
+    out = 1
+    for v in values:
+        out *= v
+    return out

@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterable, Optional
 from ..check import Checked, check
 from ..checkpoint import load_checkpoint
 from ..errors import NetspecError
-from ..paths import RunLock, check_run_dir, claim_run_dir, file_stem
+from ..paths import RunLock, check_run_dir, claim_run_dir, file_stem, write_atomic
 from ..render import resolved_text
 from ..report.outputs import RunOutputs
 from .distributed.follow import follow
@@ -95,10 +95,10 @@ def _train(checked: Checked, run_dir: Path, ckpt: Optional[dict], reporter: Any,
     text = resolved_text(checked)
     if dist is not None and not dist.is_main:
         return follow(session, run_dir, text)
-    (run_dir / "spec.yaml").write_text(text, encoding="utf-8")
+    write_atomic(run_dir / "spec.yaml", text)
     tokenizer = session.data.preprocessor.state.get("tokenizer")
     if tokenizer:  # a subword text source: the run's tokenizer, for tokenizers.Tokenizer.from_file
-        (run_dir / "tokenizer.json").write_text(tokenizer, encoding="utf-8")
+        write_atomic(run_dir / "tokenizer.json", tokenizer)
     _reset_log(run_dir / "metrics.jsonl", session.epoch)
     before = dict(session.data.skipped)
     with RunOutputs(session, run_dir, reporter) as outputs:  # train.log trackers; plots and report.html at the end
@@ -122,7 +122,7 @@ def _reset_log(path: Path, keep_epochs: int) -> None:
     if keep_epochs and path.is_file():
         rows = [line for line in path.read_text(encoding="utf-8", errors="replace").splitlines()
                 if 0 < _epoch_of(line) <= keep_epochs]
-    path.write_text("".join(r + "\n" for r in rows), encoding="utf-8")
+    write_atomic(path, "".join(r + "\n" for r in rows))
 
 
 def _epoch_of(line: str) -> int:

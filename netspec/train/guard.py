@@ -202,8 +202,31 @@ class diagnosed:  # noqa: N801 -- used as a context manager, like contextlib's
         return None
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        if kind is not None and issubclass(kind, NonFinite):
+        if kind is None:
+            return
+        if issubclass(kind, NonFinite):
             raise diagnose(self.session, exc, self.batch or {}, self.epoch, self.index) from None
+        if out_of_memory(exc):
+            raise memory_error(self.session, exc, self.epoch, self.index) from None
+
+
+def out_of_memory(exc: BaseException) -> bool:
+    """An allocation that failed: CUDA's OutOfMemoryError, Python's MemoryError, or the CPU allocator's
+    RuntimeError ("DefaultCPUAllocator: can't allocate memory")."""
+    if isinstance(exc, (MemoryError, getattr(torch, "OutOfMemoryError", MemoryError))):
+        return True
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in str(exc) or "out of memory" in str(exc))
+
+
+def memory_error(session: Any, exc: BaseException, epoch: int, index: int) -> TrainError:
+    """The step ran out of memory although the estimate passed: located at train.batch_size, with the way out."""
+    first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+    batches = len(session.data.loaders["train"])
+    size = session.train.batch_size
+    return TrainError(f"out of memory at epoch {epoch}, batch {index + 1} of {batches}: {first}",
+                      path=("train", "batch_size"),
+                      hint=f"lower train.batch_size (now {size}) and raise train.accumulate to keep the effective batch, "
+                           "or train on a device with more memory; netspec summary shows the estimate")
 
 
 # ---- the diagnosis --------------------------------------------------------------------------------

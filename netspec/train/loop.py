@@ -204,11 +204,28 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
     if restored:
         for k, m in session.models.items():
             load_model(session, m, best_state[k])
-        final = next((r for r in history if r["epoch"] == tracker.best_epoch), final)
+        # the best epoch may predate a resume: its row is in metrics.jsonl, not in this process's history
+        earlier = earlier_rows(run_dir, session.resumed_from) if run_dir is not None else []
+        final = next((r for r in earlier + history if r["epoch"] == tracker.best_epoch), final)
         final = {**final, **evaluate_split(session, "val")}
     final = {**final, **evaluate_split(session, "test")}  # the reported weights on the held-out split, once
     return RunResult(str(run_dir) if run_dir else None, session.epoch, tracker.best_epoch, stopped, train_time, final,
                      history, restored_best=restored)
+
+
+def earlier_rows(run_dir: Path, resumed_from: Optional[dict]) -> list[dict]:
+    """The metrics rows of the epochs before a resume (metrics.jsonl keeps exactly those, train/api.py)."""
+    if resumed_from is None or not (run_dir / "metrics.jsonl").is_file():
+        return []
+    rows = []
+    for line in (run_dir / "metrics.jsonl").read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            row = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(row, dict) and isinstance(row.get("epoch"), int) and row["epoch"] <= resumed_from.get("epoch", 0):
+            rows.append(row)
+    return rows
 
 
 def _main(session) -> bool:
@@ -233,8 +250,10 @@ def _write(session, run_dir: Path, spec_text: str, row: dict, improved: bool, la
             fh.write(json.dumps(row) + "\n")
     every = session.train.checkpoint.every
     ckpt = None
-    if row["epoch"] % every == 0 or last_epoch:
-        ckpt = _checkpoint(session, spec_text, row)
-        _save(session, ckpt, run_dir / "last.pt")
+    # best.pt before last.pt: killed between the two, last.pt is still the previous epoch's, so the
+    # resumed run redoes this epoch and writes best.pt again (the other order lost the best weights)
     if improved and session.train.checkpoint.best:
-        _save(session, ckpt or _checkpoint(session, spec_text, row), run_dir / "best.pt")
+        ckpt = _checkpoint(session, spec_text, row)
+        _save(session, ckpt, run_dir / "best.pt")
+    if row["epoch"] % every == 0 or last_epoch:
+        _save(session, ckpt or _checkpoint(session, spec_text, row), run_dir / "last.pt")

@@ -22,7 +22,7 @@ from ..data.progress import reporting
 from ..errors import SpecErrors, TrainError, raise_all
 from ..optimizers import optimizer_for
 from ..programs.plan import TrainPlan
-from ..resources import check_fits
+from ..resources import check_data_fits, check_fits
 from ..spec.train import TrainSpec
 from .fastpath import resolve_fast_path
 from .guard import Guard
@@ -89,6 +89,8 @@ def build_session(checked: Checked, epochs: Optional[int] = None, device: Option
     base = Path(checked.loaded.file).resolve().parent
     view = program_cls.data_graph(checked.graphs, plan)
     say = stage or (lambda text: None)
+    if preprocess is None:
+        check_data_fits(spec)  # before building anything: the data alone may not fit
     say(f"loading the data ({_source_name(spec)})")
     with reporting(say):  # a cache or token file being built says how far it is
         bundle = prepare_data(spec, plan, view, base, state=resume.get("preprocess") if resume else preprocess)
