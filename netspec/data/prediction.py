@@ -24,7 +24,9 @@ from __future__ import annotations
 
 import csv
 import json
+import struct
 import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -229,7 +231,7 @@ def _number(value: Any) -> Optional[float]:
 
 def _jsonl(file: Path, schema: Schema) -> PredictionInput:
     objects, lines = [], []
-    for i, line in enumerate(file.read_text(encoding="utf-8").splitlines(), start=1):
+    for i, line in enumerate(file.read_text(encoding="utf-8-sig").splitlines(), start=1):  # a BOM is not JSON
         if not line.strip():
             continue
         try:
@@ -276,7 +278,8 @@ def _arrays(file: Path, schema: Schema, input_shapes: dict[str, tuple]) -> Predi
         else:
             with np.load(file, allow_pickle=False) as npz:
                 fields = {k: npz[k] for k in npz.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError, KeyError,
+            zlib.error, struct.error) as exc:  # a corrupt zip raises any of these (an unknown version, a bad CRC...)
         text = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         hint = "object arrays are not read (they could run code); save numbers" if "allow_pickle" in text else \
             "the file is truncated, corrupt or not a NumPy file"
@@ -307,6 +310,8 @@ def _arrays(file: Path, schema: Schema, input_shapes: dict[str, tuple]) -> Predi
         raise DataError(f"the arrays have different numbers of rows: {sizes}", location=Location.whole(file))
     out = {k: v.astype(np.float32) if np.issubdtype(v.dtype, np.floating) else v for k, v in fields.items()}
     n = next(iter(sizes.values()))
+    if n == 0:
+        raise DataError("the arrays hold no rows", location=Location.whole(file), hint="give at least one sample")
     return PredictionInput(Table(out), [], [f"index {i}" for i in range(n)])
 
 
