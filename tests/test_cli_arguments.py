@@ -29,6 +29,7 @@ import pytest
 import typer.main
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from fuzz_specs import run_cli_in_process
 from netspec.cli.app import app
@@ -203,7 +204,7 @@ def check_case(command: str, args: list[str], limit_s: int = 60) -> None:
         signal.signal(signal.SIGALRM, previous)
         os.chdir(here)
     both = out + err
-    event(f"exit {code}")
+    _event(f"exit {code}")
     assert code in (0, 1, 2), f"exit {code}: netspec {shown}\n{both[-2000:]}"
     assert "Traceback" not in both and "internal error" not in both, f"netspec {shown}\n{both[-2000:]}"
     if code:
@@ -306,3 +307,9 @@ def test_main_commands_use_no_deprecated_api_of_a_dependency(world):
 def _caller(w: warnings.WarningMessage) -> str:
     """The file a warning is attributed to: with stacklevel set right, the caller into the dependency."""
     return str(w.filename)
+
+
+def _event(text: str) -> None:
+    """Count an outcome in --hypothesis-show-statistics (only inside a Hypothesis test)."""
+    if currently_in_test_context():
+        event(text)

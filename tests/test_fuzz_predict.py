@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
+from hypothesis.control import currently_in_test_context
 
 from fuzz_specs import run_cli_in_process
 
@@ -246,7 +247,7 @@ def check_case(world: World, fmt: str, mutation: str, seed: int) -> None:
     path = world.write(f"input-{seed}-{mutation.replace(' ', '_')}.{fmt}", data)
     (code, out, err, seconds), probs = world.predict(path)
     both = out + err
-    event(f"exit {code}")
+    _event(f"exit {code}")
     assert code in (0, 1, 2), f"{fmt} / {mutation}: exit {code}\n{both[-2000:]}"
     assert "Traceback" not in both and "internal error" not in both, f"{fmt} / {mutation}\n{both[-2000:]}"
     if code:
@@ -302,3 +303,28 @@ def test_a_checkpoint_of_another_model_is_located_at_the_checkpoint(world, comma
 @given(fmt=st.sampled_from(FORMATS), mutation=st.sampled_from(MUTATIONS), seed=st.integers(0, 10**6))
 def test_long_prediction_input_campaign(world, fmt, mutation, seed):
     check_case(world, fmt, mutation, seed)
+
+
+@settings(max_examples=15, derandomize=True, **COMMON)
+@given(mutation=st.sampled_from(["truncate", "flip bytes", "empty", "not utf-8"]), seed=st.integers(0, 10**6),
+       command=st.sampled_from(["evaluate", "predict"]))
+def test_a_mutated_checkpoint_is_refused_at_the_checkpoint(world, mutation, seed, command):
+    """A checkpoint cut short, with flipped bytes or empty: its checksum (or torch.load) refuses it, at its path."""
+    import random
+
+    data = (world.run / "last.pt").read_bytes()
+    mutated = _bytes_mutation(data, mutation, random.Random(seed))
+    if mutated == data:
+        return
+    path = world.write(f"ckpt-{seed}.pt", mutated)
+    args = ["--input", str(world.root / "ref.npz"), "--output", str(world.fresh(".csv"))] if command == "predict" else []
+    code, out, err, _ = _bounded([command, str(world.spec), "--checkpoint", str(path), *args])
+    _event(f"exit {code}")
+    assert code == 1 and "Traceback" not in err and "internal error" not in err, err[-1500:]
+    assert err.startswith(f"{path}:"), err[-1500:]
+
+
+def _event(text: str) -> None:
+    """Count an outcome in --hypothesis-show-statistics (only inside a Hypothesis test)."""
+    if currently_in_test_context():
+        event(text)

@@ -41,6 +41,7 @@ from .lazy import SampleFault
 from .readers import first_bad_utf8_line
 from .table import Table
 
+FLOAT32_MAX = float(np.finfo(np.float32).max)
 TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
 SUFFIXES = (".csv", ".parquet", ".pq", ".jsonl", ".npz", ".npy")
 
@@ -165,6 +166,9 @@ def _table(file: Path, header: list[str], rows: list[list[Any]], numbers: list[i
             if value is None:
                 raise DataError(f"{unit} {numbers[i]}, column {name!r}: {row[k]!r} is not a finite number",
                                 location=where(i, name), hint="every feature the model was trained on needs a number")
+            if abs(value) > FLOAT32_MAX:  # it would become inf in the model's float32, and the prediction garbage
+                raise DataError(f"{unit} {numbers[i]}, column {name!r}: {row[k]!r} is beyond float32's range (±3.4e38)",
+                                location=where(i, name), hint="the model computes in float32: give a value it can hold")
             x[i, j] = value
     categorical = {}
     for col, cats in schema.categories.items():
@@ -308,6 +312,12 @@ def _arrays(file: Path, schema: Schema, input_shapes: dict[str, tuple]) -> Predi
     sizes = {k: len(v) for k, v in fields.items()}
     if len(set(sizes.values())) > 1:
         raise DataError(f"the arrays have different numbers of rows: {sizes}", location=Location.whole(file))
+    for key, v in fields.items():
+        if np.issubdtype(v.dtype, np.floating) and v.dtype.itemsize > 4 and len(v):
+            big = np.flatnonzero(np.abs(v.reshape(len(v), -1)).max(axis=1) > FLOAT32_MAX)
+            if len(big):  # it would become inf in float32, and the prediction garbage
+                raise DataError(f"array {key!r}, index {int(big[0])}: a value beyond float32's range (±3.4e38)",
+                                location=Location.whole(file), hint="the model computes in float32: give values it can hold")
     out = {k: v.astype(np.float32) if np.issubdtype(v.dtype, np.floating) else v for k, v in fields.items()}
     n = next(iter(sizes.values()))
     if n == 0:
