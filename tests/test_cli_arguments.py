@@ -248,6 +248,9 @@ def test_long_argument_campaign(world, data):
 @pytest.mark.parametrize("command,args,message", [
     ("schema", ["-o", "{root}/missing/dir/s.json"], "does not exist"),
     ("schema", ["-o", "{root}/a_folder"], "is a folder"),
+    ("schema", ["-o", "{root}/a_fifo"], "is a FIFO, not a file"),  # it hung, waiting for a reader
+    ("export", ["{spec}", "-o", "{root}/a_fifo"], "is a FIFO, not a file"),
+    ("export", ["{spec}", "-o", "{root}/a_file.txt/m.onnx"], "is a file, so"),
     ("graph", ["{spec}", "-o", "{root}/missing/dir/g.svg"], "does not exist"),
     ("predict", ["{spec}", "--checkpoint", "{run}", "--input", "{root}/input.npz", "--output", "{root}/no/p.csv"],
      "does not exist"),

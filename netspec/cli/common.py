@@ -39,6 +39,9 @@ def output_file(value: Optional[Path]) -> Optional[Path]:
         return value
     if value.is_dir():
         raise typer.BadParameter(f"{value} is a folder; give a file name")
+    if value.is_fifo() or value.is_socket() or value.is_block_device():  # writing one would wait for a reader
+        kind = "a FIFO" if value.is_fifo() else "a socket" if value.is_socket() else "a block device"
+        raise typer.BadParameter(f"{value} is {kind}, not a file; give a file name")
     folder = value.parent
     if not folder.exists():
         raise typer.BadParameter(f"the folder {folder} does not exist; create it first or pick another path")
@@ -46,6 +49,20 @@ def output_file(value: Optional[Path]) -> Optional[Path]:
         raise typer.BadParameter(f"{folder} is not a folder")
     if not os.access(folder, os.W_OK):
         raise typer.BadParameter(f"cannot write in {folder} (permission denied)")
+    return value
+
+
+def output_file_or_folder(value: Optional[Path]) -> Optional[Path]:
+    """A typer callback for an output that may be a folder or a file (export -o, which creates missing
+    folders): not a FIFO, socket or device, and not under a file."""
+    if value is None or value.is_dir():
+        return value
+    if value.is_fifo() or value.is_socket() or value.is_block_device():  # writing one would wait for a reader
+        kind = "a FIFO" if value.is_fifo() else "a socket" if value.is_socket() else "a block device"
+        raise typer.BadParameter(f"{value} is {kind}, not a file; give a file name")
+    above = next((p for p in value.absolute().parents if p.exists()), None)
+    if above is not None and not above.is_dir():
+        raise typer.BadParameter(f"{above} is a file, so {value} cannot be created")
     return value
 
 

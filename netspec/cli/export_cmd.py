@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from .common import JsonOpt, SetOpt, SpecArg, user_errors
+from .common import JsonOpt, SetOpt, SpecArg, output_file_or_folder, user_errors
 
 
 class ExportFormat(str, Enum):
@@ -25,7 +25,8 @@ def export(
     checkpoint: Annotated[Optional[Path], typer.Option(
         "--checkpoint", help="Trained weights: a checkpoint or run directory (default: the freshly initialized model).")] = None,
     out: Annotated[Optional[Path], typer.Option(
-        "-o", "--out", help="Output file (a folder, or a name that gets -MODEL, for several models).")] = None,
+        "-o", "--out", help="Output file (a folder, or a name that gets -MODEL, for several models).",
+        callback=output_file_or_folder)] = None,
     opset: Annotated[Optional[int], typer.Option("--opset", min=9, max=23, help="ONNX opset (default 18).")] = None,
     dynamic: Annotated[Optional[str], typer.Option(
         "--dynamic", help="Axes left dynamic, comma-separated: batch and symbolic dims (e.g. batch,seq); `none` for none.")] = None,
