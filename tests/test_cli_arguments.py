@@ -270,10 +270,11 @@ def test_long_argument_campaign(world, data):
     ("tune", ["{spec}", "--out", "{root}/a_file.txt"], "is a file"),
     ("tune", ["{spec}", "--jobs", "100000"], "--jobs"),
     ("compare", ["{run}", "{run}", "--out", "{root}/a_file.txt"], "is a file"),
+    ("data shards", ["{root}/images", "{root}/a_fifo"], "is a file, not a folder"),  # FileExistsError, exit 3
 ])
 def test_argument_faults_are_usage_errors(world, command, args, message):
     args = [a.format(root=world.root, spec=world.spec, run=world.run) for a in args]
-    code, out, err, _ = run_cli_in_process([command, *args])
+    code, out, err, _ = run_cli_in_process([*command.split(), *args])
     assert code in (1, 2), (code, (out + err)[-1500:])
     assert "Traceback" not in out + err and "internal error" not in out + err
     assert message in " ".join((out + err).split()), (out + err)[-1500:]

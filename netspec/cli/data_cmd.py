@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from .common import JsonOpt
+from .common import JsonOpt, output_folder
 from .output import print_json
 from .report_cmd import run_errors
 
@@ -20,7 +20,7 @@ def shards(
     src: Annotated[Path, typer.Argument(help="An image folder with one sub-folder per class.", show_default=False,
                                         metavar="SRC")],
     out: Annotated[Path, typer.Argument(help="The folder to write the shards into (new or without shards).",
-                                        show_default=False, metavar="OUT")],
+                                        show_default=False, metavar="OUT", callback=output_folder)],
     shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Samples per shard.")] = 1000,
     prefix: Annotated[str, typer.Option("--prefix", help="Shard names: PREFIX-000000.tar, ...")] = "shard",
     json_: JsonOpt = False,
