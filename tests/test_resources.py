@@ -143,8 +143,11 @@ def test_training_checks_against_the_free_memory_it_is_given(write_spec, tmp_pat
     from netspec.train.api import train_spec
 
     spec = write_spec(TRAINABLE.replace("200000", "16").replace("100000", "64"))
-    monkeypatch.setattr(resources, "available_bytes", lambda device: 1000)
-    with pytest.raises(TrainError, match=r"but only 1000 B is free on cpu"):
+    monkeypatch.setattr(resources, "available_bytes", lambda device: 1000)  # the data alone (8 KiB) does not fit
+    with pytest.raises(TrainError, match=r"the data needs 8.00 KiB in memory, but only 1000 B is free"):
+        train_spec(spec, out=tmp_path / "run")
+    monkeypatch.setattr(resources, "available_bytes", lambda device: 9000)  # the data fits, the training does not
+    with pytest.raises(TrainError, match=r"training needs an estimated .* but only 8.79 KiB is free on cpu"):
         train_spec(spec, out=tmp_path / "run")
     monkeypatch.setattr(resources, "available_bytes", lambda device: 10**9)
     assert train_spec(spec, out=tmp_path / "run").epochs == 1
