@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from hypothesis import HealthCheck, Phase
 from hypothesis import strategies as st
 
 from conftest import EXAMPLES, SPECS
@@ -279,3 +280,63 @@ def check_outcome(path: Path, fmt: str, code: int, out: str, err: str, seconds: 
         assert re.search(r"^::error file=[^\n]+,line=\d+,col=\d+::", out, re.M), both[-500:]
     else:
         assert located.search(err), both[-1000:]
+
+
+# ---- shared by the command fuzzers (tests/test_cli_arguments.py, tests/test_fuzz_predict.py) ---------
+
+#: a spec that trains in a second: digits, one small hidden layer, one epoch
+TINY_DIGITS = """\
+netspec: 1
+name: tiny-digits
+inputs:
+  features: {shape: [64]}
+model:
+  layers:
+    - {name: hidden, linear: {out_features: 16, activation: relu}}
+    - {name: logits, linear: {out_features: 10}}
+data:
+  source: {type: sklearn, name: digits}
+  split: {val: 0.2, seed: 0}
+  preprocess: {features: standardize}
+train:
+  task: classification
+  epochs: 1
+  batch_size: 256
+  optimizer: {type: adam, lr: 1.0e-2}
+  seed: 0
+"""
+
+#: Hypothesis settings of the command fuzzers: a case is a draw from finite lists, so shrinking has
+#: nothing to find, and re-running a slow case is costly
+COMMAND_FUZZ = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True,
+                    phases=[Phase.explicit, Phase.generate])
+
+
+def run_bounded(args: list[str], limit_s: int = 60, cwd: Path | None = None) -> tuple[int, str, str, float]:
+    """``run_cli_in_process`` under an alarm (a hang fails the case), optionally in folder ``cwd``."""
+    import os
+    import signal
+
+    import pytest
+
+    shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in args)
+    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail(f"netspec {shown}: no answer in {limit_s} s (a hang)"))
+    signal.alarm(limit_s)
+    here = os.getcwd()
+    if cwd is not None:
+        os.chdir(cwd)
+    try:
+        return run_cli_in_process(args)
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+        os.chdir(here)
+
+
+def count_outcome(code: int) -> None:
+    """Count an exit code in --hypothesis-show-statistics (only inside a Hypothesis test)."""
+    from hypothesis import event
+    from hypothesis.control import currently_in_test_context
+
+    if currently_in_test_context():
+        event(f"exit {code}")

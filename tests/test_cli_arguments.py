@@ -18,7 +18,6 @@ from __future__ import annotations
 import enum
 import os
 import re
-import signal
 import typing
 import warnings
 from itertools import count
@@ -27,32 +26,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import typer.main
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.control import currently_in_test_context
 
-from fuzz_specs import run_cli_in_process
+from fuzz_specs import COMMAND_FUZZ, TINY_DIGITS, count_outcome, run_bounded, run_cli_in_process
 from netspec.cli.app import app
 
-SPEC = """\
-netspec: 1
-name: tiny-digits
-inputs:
-  features: {shape: [64]}
-model:
-  layers:
-    - {name: hidden, linear: {out_features: 16, activation: relu}}
-    - {name: logits, linear: {out_features: 10}}
-data:
-  source: {type: sklearn, name: digits}
-  split: {val: 0.2, seed: 0}
-  preprocess: {features: standardize}
-train:
-  task: classification
-  epochs: 1
-  batch_size: 256
-  optimizer: {type: adam, lr: 1.0e-2}
-  seed: 0
+SPEC = TINY_DIGITS + """\
 tune:
   trials: 1
   epochs: 1
@@ -60,9 +40,7 @@ tune:
     train.optimizer.lr: {type: log_uniform, low: 1.0e-3, high: 1.0e-2}
 """
 
-# a case is one draw from a finite list: shrinking it has nothing to find, and re-running a slow case is costly
-COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True,
-              phases=[Phase.explicit, Phase.generate])
+COMMON = COMMAND_FUZZ
 
 
 class World:
@@ -193,18 +171,10 @@ def world(tmp_path_factory) -> World:
 
 def check_case(command: str, args: list[str], limit_s: int = 60) -> None:
     shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in [command, *args])
-    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail(f"netspec {shown}: no answer in {limit_s} s (a hang)"))
-    signal.alarm(limit_s)
-    here = os.getcwd()
-    os.chdir(WORK)  # relative paths drawn ("missing/folder/x") land in a scratch folder, not the checkout
-    try:
-        code, out, err, seconds = run_cli_in_process([*command.split(), *args])
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
-        os.chdir(here)
+    # relative paths drawn ("missing/folder/x") land in a scratch folder, not the checkout
+    code, out, err, seconds = run_bounded([*command.split(), *args], limit_s, cwd=WORK)
     both = out + err
-    _event(f"exit {code}")
+    count_outcome(code)
     assert code in (0, 1, 2), f"exit {code}: netspec {shown}\n{both[-2000:]}"
     assert "Traceback" not in both and "internal error" not in both, f"netspec {shown}\n{both[-2000:]}"
     if code:
@@ -312,8 +282,3 @@ def _caller(w: warnings.WarningMessage) -> str:
     """The file a warning is attributed to: with stacklevel set right, the caller into the dependency."""
     return str(w.filename)
 
-
-def _event(text: str) -> None:
-    """Count an outcome in --hypothesis-show-statistics (only inside a Hypothesis test)."""
-    if currently_in_test_context():
-        event(text)

@@ -17,40 +17,18 @@ import csv
 import io
 import json
 import os
-import signal
 from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, Phase, event, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from hypothesis.control import currently_in_test_context
 
-from fuzz_specs import run_cli_in_process
+from fuzz_specs import COMMAND_FUZZ, TINY_DIGITS, count_outcome, run_bounded, run_cli_in_process
 
-SPEC = """\
-netspec: 1
-name: tiny-digits
-inputs:
-  features: {shape: [64]}
-model:
-  layers:
-    - {name: hidden, linear: {out_features: 16, activation: relu}}
-    - {name: logits, linear: {out_features: 10}}
-data:
-  source: {type: sklearn, name: digits}
-  split: {val: 0.2, seed: 0}
-  preprocess: {features: standardize}
-train:
-  task: classification
-  epochs: 1
-  batch_size: 256
-  optimizer: {type: adam, lr: 1.0e-2}
-  seed: 0
-"""
+SPEC = TINY_DIGITS
 
-COMMON = dict(deadline=None, database=None, suppress_health_check=list(HealthCheck), print_blob=True,
-              phases=[Phase.explicit, Phase.generate])
+COMMON = COMMAND_FUZZ
 FORMATS = ["csv", "jsonl", "parquet", "npy", "npz"]
 KEEPS_VALUES = {"permute columns", "extra column", "crlf", "bom"}
 MUTATIONS = sorted(KEEPS_VALUES | {"drop column", "rename column", "header only", "empty", "truncate", "flip bytes",
@@ -100,14 +78,8 @@ class World:
         return result, probs
 
 
-def _bounded(args: list[str], limit_s: int = 60) -> tuple[int, str, str, float]:
-    previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail(f"netspec {' '.join(args)}: no answer in {limit_s} s"))
-    signal.alarm(limit_s)
-    try:
-        return run_cli_in_process(args)
-    finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+def _bounded(args: list[str]) -> tuple[int, str, str, float]:
+    return run_bounded(args)
 
 
 # ---- writing an input, then mutating it -----------------------------------------------------------
@@ -247,7 +219,7 @@ def check_case(world: World, fmt: str, mutation: str, seed: int) -> None:
     path = world.write(f"input-{seed}-{mutation.replace(' ', '_')}.{fmt}", data)
     (code, out, err, seconds), probs = world.predict(path)
     both = out + err
-    _event(f"exit {code}")
+    count_outcome(code)
     assert code in (0, 1, 2), f"{fmt} / {mutation}: exit {code}\n{both[-2000:]}"
     assert "Traceback" not in both and "internal error" not in both, f"{fmt} / {mutation}\n{both[-2000:]}"
     if code:
@@ -319,12 +291,7 @@ def test_a_mutated_checkpoint_is_refused_at_the_checkpoint(world, mutation, seed
     path = world.write(f"ckpt-{seed}.pt", mutated)
     args = ["--input", str(world.root / "ref.npz"), "--output", str(world.fresh(".csv"))] if command == "predict" else []
     code, out, err, _ = _bounded([command, str(world.spec), "--checkpoint", str(path), *args])
-    _event(f"exit {code}")
+    count_outcome(code)
     assert code == 1 and "Traceback" not in err and "internal error" not in err, err[-1500:]
     assert err.startswith(f"{path}:"), err[-1500:]
 
-
-def _event(text: str) -> None:
-    """Count an outcome in --hypothesis-show-statistics (only inside a Hypothesis test)."""
-    if currently_in_test_context():
-        event(text)

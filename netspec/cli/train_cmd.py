@@ -16,7 +16,7 @@ def train(
     ctx: typer.Context,
     spec: SpecArg,
     set_: SetOpt = None,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Override train.epochs.")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, max=1_000_000, help="Override train.epochs.")] = None,
     device: Annotated[Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")] = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Run directory (default runs/NAME-TIMESTAMP).")] = None,
     resume: Annotated[Optional[Path], typer.Option("--resume", help="Continue from a run directory or checkpoint.")] = None,

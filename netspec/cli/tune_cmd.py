@@ -69,7 +69,8 @@ def tune(
                                                                      callback=_storage_url)] = None,
     study_name: Annotated[Optional[str], typer.Option("--study-name", help="Default tune.study_name, else the spec's name.")] = None,
     resume: Annotated[bool, typer.Option("--resume", help="Continue the study in --storage (after a kill, or to add trials).")] = False,
-    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, help="Epochs per trial (default tune.epochs).")] = None,
+    epochs: Annotated[Optional[int], typer.Option("--epochs", min=1, max=1_000_000,
+                                                                    help="Epochs per trial (default tune.epochs).")] = None,
     device: DeviceOpt = None,
     out: Annotated[Optional[Path], typer.Option("--out", help="Folder for best.yaml, study.json and plots "
                                                               "(default runs/STUDY-tune).", callback=output_folder)] = None,

@@ -184,6 +184,10 @@ class CheckpointSpec(StrictModel):
 _DEVICE = re.compile(r"(auto|cpu|mps|cuda(:\d+)?)")
 
 
+#: the most epochs a run may ask for
+MAX_EPOCHS = 1_000_000
+
+
 def device_problem(value: str) -> Optional[str]:
     """Why ``value`` is not a device netspec runs on (auto, cpu, mps, cuda, cuda:N), or None."""
     return None if _DEVICE.fullmatch(value) else f"expected auto, cpu, mps, cuda or cuda:N, got {value!r}"
@@ -201,7 +205,7 @@ class TrainSpec(StrictModel):
     """How to train the model(s)."""
     program: Program = Field(default_factory=lambda: Supervised(type="supervised"))
     task: Task = Field(default_factory=lambda: Classification(type="classification"))
-    epochs: PositiveInt = 10
+    epochs: Annotated[int, Field(gt=0, le=MAX_EPOCHS)] = 10  # a bound, so that a slip (1e20) is an error, not a run forever
     batch_size: PositiveInt = 32
     eval_batch_size: Optional[PositiveInt] = Field(None, description="Default: 4 × batch_size.")
     loss: Annotated[Optional[list[Loss]], BeforeValidator(_as_list)] = Field(

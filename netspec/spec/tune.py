@@ -178,7 +178,7 @@ class TuneSpec(StrictModel):
     evaluation: Evaluation = Field(default_factory=lambda: Holdout(type="holdout"))
     trials: PositiveInt = Field(20, description="Finished trials the study should reach (--trials overrides).")
     timeout_s: Optional[PositiveFloat] = Field(None, description="Stop starting trials after this many seconds.")
-    epochs: Optional[PositiveInt] = Field(None, description="Epochs per trial (default: train.epochs).")
+    epochs: Optional[PositiveInt] = Field(None, le=1_000_000, description="Epochs per trial (default: train.epochs).")
     include_baseline: bool = Field(
         True, description="The first trial uses the spec's own values (where they lie in the space), so the "
                           "best found is never worse than the spec as written.")
