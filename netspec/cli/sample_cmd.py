@@ -14,7 +14,7 @@ from .common import JsonOpt, SetOpt, SpecArg, output_file, user_errors
 def sample(
     spec: SpecArg,
     checkpoint: Annotated[Path, typer.Option("--checkpoint", help="A checkpoint file or run directory.")],
-    num: Annotated[int, typer.Option("-n", "--num", min=1, help="How many samples.")] = 64,
+    num: Annotated[int, typer.Option("-n", "--num", min=1, max=1_000_000, help="How many samples.")] = 64,
     output: Annotated[Optional[Path], typer.Option(
         "-o", "--output", help="A .png grid (image samples), .npy or .npz file (default samples.png or samples.npz).",
         callback=output_file)] = None,
