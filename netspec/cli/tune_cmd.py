@@ -58,7 +58,7 @@ def _short(v: Any) -> str:
 def tune(
     spec: SpecArg,
     set_: SetOpt = None,
-    trials: Annotated[Optional[int], typer.Option("--trials", min=1, help="Finished trials the study should reach "
+    trials: Annotated[Optional[int], typer.Option("--trials", min=1, max=100_000, help="Finished trials the study should reach "
                                                                             "(default tune.trials); with --resume, "
                                                                             "only the missing ones run.")] = None,
     timeout: Annotated[Optional[float], typer.Option("--timeout", min=0, help="Stop starting trials after S seconds.")] = None,
