@@ -241,6 +241,7 @@ def test_long_argument_campaign(world, data):
     ("tune", ["{spec}", "--jobs", "100000"], "--jobs"),
     ("compare", ["{run}", "{run}", "--out", "{root}/a_file.txt"], "is a file"),
     ("data shards", ["{root}/images", "{root}/a_fifo"], "is a file, not a folder"),  # FileExistsError, exit 3
+    ("data shards", ["{root}/images", "{root}/shards", "--prefix", "../../etc/passwd"], "not a plain file-name prefix"),
 ])
 def test_argument_faults_are_usage_errors(world, command, args, message):
     args = [a.format(root=world.root, spec=world.spec, run=world.run) for a in args]

@@ -22,7 +22,8 @@ def shards(
     out: Annotated[Path, typer.Argument(help="The folder to write the shards into (new or without shards).",
                                         show_default=False, metavar="OUT", callback=output_folder)],
     shard_size: Annotated[int, typer.Option("--shard-size", min=1, help="Samples per shard.")] = 1000,
-    prefix: Annotated[str, typer.Option("--prefix", help="Shard names: PREFIX-000000.tar, ...")] = "shard",
+    prefix: Annotated[str, typer.Option("--prefix", help="Shard names: PREFIX-000000.tar, ...",
+                                        callback=_plain_name)] = "shard",
     json_: JsonOpt = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
@@ -48,3 +49,12 @@ def shards(
     typer.echo(f"  {Path(done.folder) / done.pattern}")
     typer.echo(f"  {Path(done.folder) / 'classes.txt'}")
     typer.echo(f"read them with: data.source: {{type: shards, path: '{Path(done.folder) / done.pattern}'}}")
+
+
+def _plain_name(value: str) -> str:
+    """--prefix names files inside OUT: letters, digits, '.', '_' and '-', not starting with '.'
+    (``../../etc/passwd`` reached outside OUT)."""
+    if not value or value.startswith(".") or any(not (c.isalnum() or c in "._-") for c in value):
+        raise typer.BadParameter(f"{value!r} is not a plain file-name prefix; use letters, digits, '.', '_' and '-' "
+                                 "(e.g. train)")
+    return value
