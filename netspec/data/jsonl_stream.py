@@ -15,7 +15,6 @@ train split's lengths (``train_max_len``), and ``transform`` wraps the rows in `
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any, Optional
@@ -153,7 +152,7 @@ def streamed_jsonl(source: Any, file: Path, path: SpecPath, faults: Optional[Fau
 def _build(source: Any, file: Path, layout: dict, path: SpecPath, faults: Faults, folder: Path,
            reject: Any) -> dict:
     """One pass over the file's lines; returns the cache's meta (without the faults)."""
-    from .readers import _check_label, _is_int_value
+    from .readers import token_line
 
     names = ["tokens.i64", "offsets.i64", "lines.i64", "labels.i64" if source.target is not None else None]
     out = {name: open(folder / name, "wb") for name in names if name}
@@ -172,17 +171,7 @@ def _build(source: Any, file: Path, layout: dict, path: SpecPath, faults: Faults
                     continue
                 seen += 1
                 try:
-                    obj = json.loads(line)
-                    if not isinstance(obj, dict):
-                        raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
-                    seq = obj[source.tokens]
-                    if not isinstance(seq, list) or not all(_is_int_value(t) for t in seq):
-                        raise TypeError(f"{source.tokens!r} is not a list of integers")
-                    label = obj[source.target] if source.target is not None else None
-                    if source.target is not None:
-                        _check_label(source.target, label, len(seq), per_token)
-                        per_token = isinstance(label, list) if per_token is None else per_token
-                    ids = np.asarray(seq, np.int64)
+                    ids, label, per_token = token_line(line, source, per_token)
                 except (ValueError, KeyError, TypeError, OverflowError) as exc:
                     reject(f"{file}, line {i}", str(exc), "bad line")
                     continue

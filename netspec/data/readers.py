@@ -13,7 +13,7 @@ import json
 import zipfile
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Optional
 
 import numpy as np
 
@@ -354,17 +354,7 @@ def jsonl(source: Any, file: Path, path: SpecPath, faults: Faults | None = None)
             continue
         seen += 1
         try:
-            obj = json.loads(line)
-            if not isinstance(obj, dict):
-                raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
-            seq = obj[source.tokens]
-            if not isinstance(seq, list) or not all(_is_int_value(t) for t in seq):
-                raise TypeError(f"{source.tokens!r} is not a list of integers")
-            label = obj[source.target] if source.target is not None else None
-            if source.target is not None:
-                _check_label(source.target, label, len(seq), per_token)
-                per_token = isinstance(label, list) if per_token is None else per_token
-            ids = np.asarray(seq, np.int64)
+            ids, label, per_token = token_line(line, source, per_token)
         except (ValueError, KeyError, TypeError, OverflowError) as exc:
             bad.bad(f"{file}, line {i}", str(exc), "bad line")
             continue
@@ -380,6 +370,22 @@ def jsonl(source: Any, file: Path, path: SpecPath, faults: Faults | None = None)
         y = np.asarray(labels)
         table.fields["target"] = y.astype(np.int64) if np.issubdtype(y.dtype, np.integer) else y.astype(np.float32)
     return table
+
+
+def token_line(line: str, source: Any, per_token: Optional[bool]) -> tuple[np.ndarray, Any, Optional[bool]]:
+    """One JSONL line of token ids: (ids, label, per_token), the first labelled line deciding whether
+    labels are per line or per token. Raises ValueError/KeyError/TypeError/OverflowError for a bad line."""
+    obj = json.loads(line)
+    if not isinstance(obj, dict):
+        raise TypeError(f"expected a JSON object, got {type(obj).__name__}")
+    seq = obj[source.tokens]
+    if not isinstance(seq, list) or not all(_is_int_value(t) for t in seq):
+        raise TypeError(f"{source.tokens!r} is not a list of integers")
+    label = obj[source.target] if source.target is not None else None
+    if source.target is not None:
+        _check_label(source.target, label, len(seq), per_token)
+        per_token = isinstance(label, list) if per_token is None else per_token
+    return np.asarray(seq, np.int64), label, per_token
 
 
 def _is_int_value(v) -> bool:
