@@ -312,8 +312,32 @@ COMMAND_FUZZ = dict(deadline=None, database=None, suppress_health_check=list(Hea
                     phases=[Phase.explicit, Phase.generate])
 
 
+def hang_watchdog(case: str, after_s: float):
+    """A started timer that, unless cancelled, prints ``case`` and every thread's stack and ends the process."""
+    import faulthandler
+    import os
+    import sys
+    import threading
+
+    def fire() -> None:
+        print(f"\nHANG: {case} still running {after_s:.0f} s after it started; stacks follow", file=sys.__stderr__,
+              flush=True)
+        faulthandler.dump_traceback(file=sys.__stderr__, all_threads=True)
+        os._exit(70)
+
+    timer = threading.Timer(after_s, fire)
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
 def run_bounded(args: list[str], limit_s: int = 60, cwd: Path | None = None) -> tuple[int, str, str, float]:
-    """``run_cli_in_process`` under an alarm (a hang fails the case), optionally in folder ``cwd``."""
+    """``run_cli_in_process`` under an alarm (a hang fails the case), optionally in folder ``cwd``.
+
+    The alarm raises in the main thread; code that waits on other threads (a thread pool's shutdown)
+    can outlast it, so a watchdog thread dumps every thread's stack and ends the process when the
+    case is still running 30 s after its alarm: a hang is then a failed run, never a stalled one.
+    """
     import os
     import signal
 
@@ -322,12 +346,14 @@ def run_bounded(args: list[str], limit_s: int = 60, cwd: Path | None = None) -> 
     shown = " ".join(a if len(a) < 60 else a[:57] + "..." for a in args)
     previous = signal.signal(signal.SIGALRM, lambda *_: pytest.fail(f"netspec {shown}: no answer in {limit_s} s (a hang)"))
     signal.alarm(limit_s)
+    watchdog = hang_watchdog(f"netspec {shown}", limit_s + 30)
     here = os.getcwd()
     if cwd is not None:
         os.chdir(cwd)
     try:
         return run_cli_in_process(args)
     finally:
+        watchdog.cancel()
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
         os.chdir(here)

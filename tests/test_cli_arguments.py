@@ -283,3 +283,19 @@ def _caller(w: warnings.WarningMessage) -> str:
     """The file a warning is attributed to: with stacklevel set right, the caller into the dependency."""
     return str(w.filename)
 
+
+
+def test_a_hang_that_outlasts_its_alarm_ends_the_campaign_with_its_stacks():
+    """A 2,000-case campaign once stalled for 25 minutes inside Optuna's trial loop: the case's alarm had
+    raised, but the process went on waiting. The watchdog turns such a stall into a failed run that
+    names the case and shows where every thread was."""
+    import subprocess
+    import sys
+
+    code = ("import sys, time; sys.path.insert(0, sys.argv[1]); from fuzz_specs import hang_watchdog\n"
+            "hang_watchdog('netspec tune spec.yaml', 0.5); time.sleep(30)")
+    done = subprocess.run([sys.executable, "-c", code, str(Path(__file__).parent)], capture_output=True, text=True,
+                          timeout=25)
+    assert done.returncode == 70, done.stderr[-1500:]
+    assert "HANG: netspec tune spec.yaml" in done.stderr and "time.sleep" not in done.stdout, done.stderr[-1500:]
+    assert 'File "<string>", line 2' in done.stderr, done.stderr[-1500:]  # the stalled thread's stack
