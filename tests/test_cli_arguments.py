@@ -42,6 +42,27 @@ tune:
 
 COMMON = COMMAND_FUZZ
 
+VAE = Path(__file__).resolve().parents[1] / "examples" / "digits_vae.yaml"
+
+TINY_LM = """netspec: 1
+name: tiny-lm
+inputs:
+  tokens: {shape: [seq], dtype: int64}
+model:
+  layers:
+    - {name: embed, embedding: {num_embeddings: 24, embedding_dim: 16}}
+    - {name: rnn, gru: {hidden_size: 32, returns: sequence}}
+    - {name: logits, linear: {out_features: 24}}
+data:
+  source: {type: text, path: corpus.txt, tokenize: char, seq_len: 24}
+  split: {val: 0.2, seed: 0}
+train:
+  program: {type: language_model, generate: {strategy: sample, temperature: 0.5, max_tokens: 30}}
+  epochs: 1
+  batch_size: 16
+  optimizer: {type: adam, lr: 0.01}
+"""
+
 
 class World:
     """A spec, a trained run and a prediction input, made once; fresh output names per case."""
@@ -71,6 +92,15 @@ class World:
             for i in range(3):
                 Image.new("RGB", (8, 8), (40 * i, 80, 120)).save(self.images / label / f"{i}.png")
         self._n = count()
+        # generate and sample need a generative checkpoint: a char-level LM and the digits VAE, 1 epoch each
+        (root / "corpus.txt").write_text("the cat sat on the mat. the dog sat on the log. " * 40, encoding="utf-8")
+        self.lm_spec = root / "lm.yaml"
+        self.lm_spec.write_text(TINY_LM, encoding="utf-8")
+        self.lm_run = root / "lm-run"
+        self.vae_run = root / "vae-run"
+        for spec, run in ((self.lm_spec, self.lm_run), (VAE, self.vae_run)):
+            code, out, err, _ = run_cli_in_process(["train", str(spec), "--epochs", "1", "--out", str(run), "--quiet"])
+            assert code == 0, err[-2000:]
 
     def fresh(self, suffix: str = "") -> str:
         return str(self.root / f"out{next(self._n)}{suffix}")
@@ -85,8 +115,8 @@ class World:
             "evaluate": [s, "--checkpoint", run],
             "predict": [s, "--checkpoint", run, "--input", str(self.input), "--output", self.fresh(".npz")],
             "export": [s, "--checkpoint", run, "-o", self.fresh(".onnx")],
-            "generate": [s, "--checkpoint", run, "--prompt", "a"],
-            "sample": [s, "--checkpoint", run],
+            "generate": [str(self.lm_spec), "--checkpoint", str(self.lm_run), "--prompt", "the ", "--max-tokens", "8"],
+            "sample": [str(VAE), "--checkpoint", str(self.vae_run), "-n", "4", "-o", self.fresh(".png")],
             "graph": [s, "--format", "mermaid"],
             "diff": [s, s], "report": [run], "compare": [run, run, "--out", self.fresh()],
             "data shards": [str(self.images), self.fresh(), "--quiet"],
@@ -192,6 +222,14 @@ def test_every_command_and_option_is_generated(world):
             if param.param_type_name == "option" and not getattr(param, "is_flag", False):
                 assert any(c == name and flag in param.opts for c, flag in covered) or any(
                     c == name and param.opts[0] in a for c, a in cases), (name, param.name)
+
+
+def test_every_base_invocation_succeeds(world):
+    """The fuzz replaces one option of a valid command line: each base must be valid, or the cases test
+    only the first error (generate once ran against a classifier checkpoint, sample likewise)."""
+    for name in commands():
+        code, out, err, _ = run_bounded([*name.split(), *world.base(name)], 120, cwd=WORK)
+        assert code == 0, (name, err[-1500:])
 
 
 @settings(max_examples=40, derandomize=True, **COMMON)

@@ -55,8 +55,22 @@ def graph(
                 typer.echo(f"netspec graph: {exc.message}" + (f"\n  hint: {exc.hint}" if exc.hint else ""), err=True)
                 raise typer.Exit(EXIT_INVALID) from None
     if output is None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.flush()
+        write_stdout(data, binary=fmt is GraphFormat.png)
     else:
         output.write_bytes(data)
         typer.echo(f"wrote {output}", err=True)
+
+
+def write_stdout(data: bytes, binary: bool) -> None:
+    """``data`` to standard output: its byte stream where it has one (a terminal, a pipe), else as text
+    (a notebook's or a test runner's captured stream); PNG bytes have no text form, so ask for -o."""
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is not None:
+        stream.write(data)
+    elif binary:
+        typer.echo("netspec graph: standard output takes text here; write the PNG to a file\n"
+                   "  hint: netspec graph SPEC --format png -o model.png", err=True)
+        raise typer.Exit(EXIT_INVALID)
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    sys.stdout.flush()
