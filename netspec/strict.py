@@ -49,6 +49,10 @@ FLOAT32_MAX = 3.4028234663852886e38
 #: a learning rate: positive, and representable in float32 (1e100 passed validation, then failed in the optimizer)
 LearningRate = Annotated[float, Field(gt=0, le=FLOAT32_MAX)]
 Probability = Annotated[float, Field(ge=0, lt=1)]
+#: the largest seed: NumPy's and scikit-learn's generators take 0 .. 2**32 - 1 (torch takes more)
+MAX_SEED = 2**32 - 1
+#: a random seed every generator netspec seeds accepts (-1 passed validation, then failed in scikit-learn)
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 T = TypeVar("T")
 Pair = Annotated[list[T], Field(min_length=2, max_length=2)]  # YAML has no tuples: a list of two

@@ -280,9 +280,16 @@ def test_long_argument_campaign(world, data):
     ("compare", ["{run}", "{run}", "--out", "{root}/a_file.txt"], "is a file"),
     ("data shards", ["{root}/images", "{root}/a_fifo"], "is a file, not a folder"),  # FileExistsError, exit 3
     ("data shards", ["{root}/images", "{root}/shards", "--prefix", "../../etc/passwd"], "not a plain file-name prefix"),
+    # OverflowError in torch.Generator.manual_seed (found by the campaign against a language model)
+    ("generate", ["{lm_spec}", "--checkpoint", "{lm_run}", "--prompt", "the", "--seed", "-99999999999999999999"],
+     "--seed"),
+    ("sample", ["{vae}", "--checkpoint", "{vae_run}", "--seed", "99999999999999999999"], "--seed"),
+    ("train", ["{spec}", "--set", "data.split.seed=-1"], "data.split.seed: expected a value ≥ 0"),  # scikit-learn's error
+    ("train", ["{spec}", "--set", "train.seed=4294967296"], "train.seed: expected a value ≤ 4294967295"),
 ])
 def test_argument_faults_are_usage_errors(world, command, args, message):
-    args = [a.format(root=world.root, spec=world.spec, run=world.run) for a in args]
+    args = [a.format(root=world.root, spec=world.spec, run=world.run, lm_spec=world.lm_spec, lm_run=world.lm_run,
+                     vae=VAE, vae_run=world.vae_run) for a in args]
     code, out, err, _ = run_cli_in_process([*command.split(), *args])
     assert code in (1, 2), (code, (out + err)[-1500:])
     assert "Traceback" not in out + err and "internal error" not in out + err

@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..strict import MAX_SEED
 from .common import JsonOpt, SetOpt, SpecArg, device_option, user_errors
 
 
@@ -43,7 +44,7 @@ def generate(
     top_k: Annotated[Optional[int], typer.Option("--top-k", min=1, help="sample: keep the K most probable tokens.")] = None,
     top_p: Annotated[Optional[float], typer.Option("--top-p", min=0.0, max=1.0,
                                                    help="sample: keep the smallest set of tokens with probability ≥ P.")] = None,
-    seed: Annotated[Optional[int], typer.Option("--seed", help="sample: seed of the draws.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", min=0, max=MAX_SEED, help="sample: seed of the draws.")] = None,
     device: Annotated[str, typer.Option("--device", help="cpu, cuda, cuda:N or mps.",
                                                         callback=device_option)] = "cpu",
     set_: SetOpt = None,

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from ..strict import MAX_SEED
 from .common import JsonOpt, SetOpt, SpecArg, output_file, user_errors
 
 
@@ -20,7 +21,7 @@ def sample(
         callback=output_file)] = None,
     label: Annotated[Optional[int], typer.Option(
         "--label", min=0, help="Conditional GAN: the class of every sample (default: 0, 1, 2, ... in turn).")] = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the noise.")] = 0,
+    seed: Annotated[int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seed of the noise.")] = 0,
     set_: SetOpt = None,
     json_: JsonOpt = False,
 ) -> None:

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..strict import PositiveInt
+from ..strict import PositiveInt, Seed
 from .base import SOURCES, Source
 
 if TYPE_CHECKING:
@@ -34,7 +34,7 @@ class Generated(Source):
     vocab_size: PositiveInt = Field(16, description="sequence: token ids are 0 … vocab_size - 1.")
     noise: float = Field(0.1, ge=0, description="Standard deviation of the Gaussian noise (blobs: added to a cluster "
                                                 "spread of 1).")
-    seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
+    seed: Seed = Field(0, description="Seed of the generator: the same seed gives the same data.")
 
     def memory_bytes(self) -> int | None:
         """The peak while generating (data/bundled.py): images draw their noise in float64 beside the

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..strict import PositiveFloat, PositiveInt
+from ..strict import PositiveFloat, PositiveInt, Seed
 from .base import SOURCES, Source
 
 if TYPE_CHECKING:
@@ -33,7 +33,7 @@ class Graphs(Source):
     p_out: float = Field(0.02, ge=0, le=1, description="Edge probability between nodes of different communities.")
     signal: PositiveFloat = Field(1.0, description="Value of the community's indicator feature (before noise).")
     noise: float = Field(1.0, ge=0, description="Standard deviation of Gaussian noise on every feature.")
-    seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
+    seed: Seed = Field(0, description="Seed of the generator: the same seed gives the same data.")
 
     @model_validator(mode="after")
     def _sizes(self) -> Graphs:

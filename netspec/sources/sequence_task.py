@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from ..strict import PositiveInt
+from ..strict import PositiveInt, Seed
 from .base import SOURCES, Source
 
 if TYPE_CHECKING:
@@ -27,7 +27,7 @@ class SequenceTask(Source):
     num_samples: PositiveInt = Field(4000, description="Number of source/target pairs.")
     min_len: PositiveInt = Field(3, description="Shortest source string.")
     max_len: PositiveInt = Field(10, description="Longest source string (the padded width).")
-    seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
+    seed: Seed = Field(0, description="Seed of the generator: the same seed gives the same data.")
 
     @model_validator(mode="after")
     def _lengths(self) -> SequenceTask:

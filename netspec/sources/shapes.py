@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from pydantic import Field
 
-from ..strict import PositiveInt
+from ..strict import PositiveInt, Seed
 from .base import SOURCES, Source
 
 if TYPE_CHECKING:
@@ -31,7 +31,7 @@ class Shapes(Source):
         description="Shape kinds; mask class k + 1 is kinds[k] (0 is background).")
     classes: Literal["kind", "binary"] = Field("kind", description="kind: one class per shape kind; binary: object vs background.")
     noise: float = Field(0.1, ge=0, description="Standard deviation of Gaussian pixel noise.")
-    seed: int = Field(0, description="Seed of the generator: the same seed gives the same data.")
+    seed: Seed = Field(0, description="Seed of the generator: the same seed gives the same data.")
 
     def read(self, base: Path, classify: bool, path: SpecPath, faults: Any | None = None,
              expect: dict[str, Any] | None = None) -> Table:

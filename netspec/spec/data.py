@@ -19,7 +19,7 @@ from pydantic import BeforeValidator, Field, model_validator
 from ..augmentations import AUGMENTATIONS
 from ..sources import SOURCES
 from ..strict import FieldName, Pair
-from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, StrictModel, tagged
+from .base import NonNegInt, PositiveFloat, PositiveInt, Probability, Seed, StrictModel, tagged
 from .reliability import BadSamples, BadSamplesError
 
 # ---- sources: the classes are netspec.sources' (one module per source) -------------------------------
@@ -45,7 +45,7 @@ class RatioSplit(StrictModel):
     val: Probability = Field(0.2, description="Validation share (10–20% is typical).")
     test: Probability = Field(0.0, description="Test share (evaluated once, with `netspec evaluate --split test`).")
     stratify: bool = Field(True, description="Keep class proportions in every split (classification).")
-    seed: int = 0
+    seed: Seed = 0
 
     @model_validator(mode="after")
     def _sums(self) -> "RatioSplit":
@@ -70,7 +70,7 @@ class KFold(StrictModel):
     k: int = Field(5, ge=2)
     fold: NonNegInt = 0
     stratify: bool = True
-    seed: int = 0
+    seed: Seed = 0
 
     @model_validator(mode="after")
     def _fold(self) -> "KFold":

@@ -22,7 +22,7 @@ from typing import Annotated, Any, Optional, Union
 
 from pydantic import BeforeValidator, Field, field_validator
 
-from .base import PositiveInt, StrictModel
+from .base import PositiveInt, Seed, StrictModel
 
 MIN_OPSET, NATIVE_OPSET, MAX_OPSET = 9, 18, 23
 BATCH = "batch"
@@ -40,7 +40,7 @@ class VerifySpec(StrictModel):
     dims: dict[str, list[PositiveInt]] = Field(
         default={}, description="Sizes of symbolic dims to verify at, one per batch size (default: sizes the graph accepts "
                                 "that differ from the example in `dims:`).")
-    seed: int = Field(0, description="Seed of the random inputs.")
+    seed: Seed = Field(0, description="Seed of the random inputs.")
 
     @field_validator("batch_sizes")
     @classmethod

@@ -21,7 +21,7 @@ from ..optimizers.sgd import Sgd as Sgd  # noqa: F401  (netspec.train.programs.p
 from ..programs import PROGRAMS
 from ..programs.supervised import Supervised
 from ..schedules import SCHEDULES
-from .base import PositiveFloat, PositiveInt, StrictModel, tagged
+from .base import PositiveFloat, PositiveInt, Seed, StrictModel, tagged
 from .distributed import DistributedSpec
 from .log import LogSpec
 from .performance import PerformanceSpec
@@ -237,7 +237,7 @@ class TrainSpec(StrictModel):
     performance: PerformanceSpec = Field(
         default_factory=PerformanceSpec, description="GPU fast-path switches (tf32, fused optimizers, channels_last, "
                                                      "attention kernel, vocabulary padding, static shapes).")
-    seed: int = 0
+    seed: Seed = 0
     deterministic: bool = Field(False, description="torch.use_deterministic_algorithms (bit-exact reruns on one machine).")
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
     nonfinite: Nonfinite = Field(default_factory=lambda: NonfiniteStop(type="stop"),

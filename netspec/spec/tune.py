@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal, Optional, Union
 
 from pydantic import Field, model_validator
 
-from .base import NonNegInt, PositiveFloat, PositiveInt, StrictModel, tagged
+from .base import NonNegInt, PositiveFloat, PositiveInt, Seed, StrictModel, tagged
 
 _WHEN = ("Only sample this parameter when earlier parameters took these values: {path: value} or "
          "{path: [value, ...]} (one of).")
@@ -101,7 +101,7 @@ class Objective(StrictModel):
 class Tpe(StrictModel):
     """Tree-structured Parzen estimator: random for the first trials, then model-guided."""
     type: Literal["tpe"]
-    seed: int = 0
+    seed: Seed = 0
     n_startup_trials: NonNegInt = Field(10, description="Random trials before the model takes over.")
     multivariate: bool = Field(False, description="Model the parameters jointly.")
 
@@ -109,13 +109,13 @@ class Tpe(StrictModel):
 class RandomSearch(StrictModel):
     """Independent random draws."""
     type: Literal["random"]
-    seed: int = 0
+    seed: Seed = 0
 
 
 class GridSearch(StrictModel):
     """Every combination: choices, integer ranges by step, real ranges at grid_points values."""
     type: Literal["grid"]
-    seed: int = Field(0, description="The order in which the grid is visited.")
+    seed: Seed = Field(0, description="The order in which the grid is visited.")
 
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ class CrossValidation(StrictModel):
     type: Literal["kfold"]
     k: int = Field(5, ge=2)
     stratify: bool = True
-    seed: Optional[int] = Field(None, description="Fold assignment seed (default: data.split.seed).")
+    seed: Optional[Seed] = Field(None, description="Fold assignment seed (default: data.split.seed).")
 
 
 if TYPE_CHECKING:
