@@ -37,6 +37,7 @@ train:
   batch_size: 16
   optimizer: {type: adam, lr: 0.01}
   early_stopping: {monitor: val.loss, patience: 50, restore_best: true}
+  checkpoint: {every: 1}  # the moments of every epoch's writes (train/cadence.py: auto writes fewer)
   deterministic: true
   seed: 3
 """
@@ -157,3 +158,73 @@ def test_killed_while_a_resumed_run_rewrites_metrics_jsonl(reference, tmp_path, 
     for tmp in (tmp_path / "run").glob(".*.tmp"):  # what a real kill leaves behind; the next run ignores it
         tmp.unlink()
     _assert_same_as(tmp_path / "run", reference, _resume(reference, tmp_path / "run"))
+
+
+# ---- fewer writes than epochs (train.checkpoint.every: N or auto, train/cadence.py) -------------
+
+
+def _sparse(reference, tmp_path, every: str):
+    """The reference spec writing its checkpoints every ``every`` epochs instead of every epoch."""
+    spec = tmp_path / "sparse.yaml"
+    spec.write_text(reference["spec"].read_text().replace("checkpoint: {every: 1}", f"checkpoint: {{every: {every}}}"))
+    return spec
+
+
+def test_killed_between_sparse_writes_redoes_the_epochs_since_the_last(reference, tmp_path, monkeypatch):
+    """every: 3, killed as epoch 5's metrics row is written: last.pt is epoch 3's, best.pt the best up to
+    epoch 3 (a later improvement was only in memory); the resumed run redoes epochs 4-5 and ends
+    as the uninterrupted run, best.pt included."""
+    spec = _sparse(reference, tmp_path, "3")
+    real_write = loop._write
+
+    def write(session, run_dir, spec_text, row, *rest):
+        real_write(session, run_dir, spec_text, row, *rest)
+        if row["epoch"] == 5:
+            raise Killed
+
+    monkeypatch.setattr(loop, "_write", write)
+    with pytest.raises(Killed):
+        train_spec(spec, out=tmp_path / "run")
+    monkeypatch.setattr(loop, "_write", real_write)
+    last = load_checkpoint(tmp_path / "run" / "last.pt")
+    assert last["epoch"] == 3
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["epoch"] == last["tracker"]["best_epoch"]
+    _assert_same_as(tmp_path / "run", reference, train_spec(spec, resume=tmp_path / "run"))
+
+
+def test_a_signal_writes_the_best_epoch_kept_in_memory(reference, tmp_path, monkeypatch):
+    """every: 100 writes after epochs 1 and 8 only. Stopped by SIGTERM in epoch 6, last.pt's tracker names
+    the best epoch so far: best.pt must hold that epoch's weights (an older best.pt would be restored
+    as 'the best' on resume, without a word)."""
+    from netspec.train import signals
+
+    spec = _sparse(reference, tmp_path, "100")
+    real = loop.stop_requested
+    monkeypatch.setattr(loop, "stop_requested", lambda session: session.epoch == 5 or real(session))
+    with pytest.raises(signals.Interrupted):
+        train_spec(spec, out=tmp_path / "run")
+    monkeypatch.setattr(loop, "stop_requested", real)
+    last = load_checkpoint(tmp_path / "run" / "last.pt")
+    best = load_checkpoint(tmp_path / "run" / "best.pt")
+    assert last["position"]["epoch"] == 6 and best["epoch"] == last["tracker"]["best_epoch"] > 1
+    _assert_same_as(tmp_path / "run", reference, train_spec(spec, resume=tmp_path / "run"))
+
+
+def test_auto_writes_fewer_checkpoints_than_epochs_on_a_fast_run(reference, tmp_path, monkeypatch):
+    """auto: after the first and the last epoch always, in between only once the time since the last
+    write is 20 times what it took; a write made slow (0.2 s) on epochs of milliseconds leaves the middle out."""
+    import time
+
+    spec = _sparse(reference, tmp_path, "auto")
+    epochs, real_save = [], loop.save_checkpoint
+
+    def slow_save(ckpt, path):
+        if path.name == "last.pt":
+            epochs.append(ckpt["epoch"])
+            time.sleep(0.2)
+        return real_save(ckpt, path)
+
+    monkeypatch.setattr(loop, "save_checkpoint", slow_save)
+    result = train_spec(spec, out=tmp_path / "run")
+    assert epochs[0] == 1 and epochs[-1] == 8 and len(epochs) < 8, epochs
+    assert load_checkpoint(tmp_path / "run" / "best.pt")["epoch"] == result.best_epoch

@@ -177,8 +177,11 @@ class Pretrained(StrictModel):
 
 
 class CheckpointSpec(StrictModel):
-    every: PositiveInt = Field(1, description="Write last.pt every this many epochs (and at the end).")
-    best: bool = Field(True, description="Keep best.pt for the monitored metric.")
+    every: Union[PositiveInt, Literal["auto"]] = Field(
+        "auto", description="Write last.pt every this many epochs, or auto: after the first epoch, then whenever the "
+                            "time since the last write is at least 20 times what it took (writing costs at most ~5 % "
+                            "of training; every epoch in a distributed run), and always at the end.")
+    best: bool = Field(True, description="Keep best.pt for the monitored metric (written with last.pt, just before it).")
 
 
 _DEVICE = re.compile(r"(auto|cpu|mps|cuda(:\d+)?)")

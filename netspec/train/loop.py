@@ -28,6 +28,7 @@ import torch
 from ..checkpoint import load_checkpoint, new_checkpoint, save_checkpoint
 from ..errors import TrainError
 from ..programs.plan import monitor_mode
+from .cadence import Cadence
 from .guard import counted, diagnosed
 from .runtime import rng_state
 from .session import load_model
@@ -130,6 +131,7 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
     loader, gen, augment = data.loaders["train"], session.generator, data.augment
     history: list[dict[str, Any]] = []
     stopped = None
+    cadence = Cadence(train.checkpoint.every, session.dist is not None)
     if reporter is not None:
         reporter.start(train.epochs, len(loader), session.epoch + 1)
     t0 = time.perf_counter()
@@ -152,6 +154,7 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
             if position is not None and position.skip(i, gen):
                 continue
             if stop_requested(session):  # Ctrl-C / SIGTERM: checkpoint with the position, then leave
+                _flush_best(session, run_dir, cadence)  # last.pt's tracker names the best epoch: its weights too
                 raise interrupt(session, _checkpoint(session, spec_text, {}), _save, run_dir, epoch, i, total, n, epoch_rng)
             if augment:
                 batch = augment(batch, gen)
@@ -192,7 +195,7 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
             best_state = {k: copy.deepcopy(m.state_dict()) for k, m in session.models.items()}
         stop = es is not None and tracker.bad_epochs >= es.patience
         if run_dir is not None:
-            _write(session, run_dir, spec_text, row, improved, epoch == train.epochs or stop)
+            _write(session, run_dir, spec_text, row, improved, epoch == train.epochs or stop, cadence)
         if reporter is not None:
             reporter.epoch(row)
         if stop:
@@ -244,16 +247,29 @@ def _save(session, ckpt: dict, path: Path) -> None:
         save_checkpoint(ckpt, path)
 
 
-def _write(session, run_dir: Path, spec_text: str, row: dict, improved: bool, last_epoch: bool) -> None:
+def _write(session, run_dir: Path, spec_text: str, row: dict, improved: bool, last_epoch: bool, cadence: Cadence) -> None:
     if _main(session):
         with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
-    every = session.train.checkpoint.every
-    ckpt = None
-    # best.pt before last.pt: killed between the two, last.pt is still the previous epoch's, so the
-    # resumed run redoes this epoch and writes best.pt again (the other order lost the best weights)
+    due = cadence.due(row["epoch"], last_epoch)
+    ckpt = _checkpoint(session, spec_text, row) if improved or due else None
     if improved and session.train.checkpoint.best:
-        ckpt = _checkpoint(session, spec_text, row)
-        _save(session, ckpt, run_dir / "best.pt")
-    if row["epoch"] % every == 0 or last_epoch:
-        _save(session, ckpt or _checkpoint(session, spec_text, row), run_dir / "last.pt")
+        if due:
+            cadence.pending_best = ckpt
+        else:
+            cadence.keep_best(ckpt)
+    if not due:
+        return
+    started = time.perf_counter()
+    # best.pt before last.pt: killed between the two, last.pt is still the previous write's, so the
+    # resumed run redoes these epochs and writes best.pt again (the other order lost the best weights)
+    _flush_best(session, run_dir, cadence)
+    _save(session, ckpt, run_dir / "last.pt")
+    cadence.timed(started)
+
+
+def _flush_best(session, run_dir: Optional[Path], cadence: Cadence) -> None:
+    """Write the best epoch's checkpoint kept in memory since it improved, if any."""
+    if cadence.pending_best is not None and run_dir is not None:
+        _save(session, cadence.pending_best, run_dir / "best.pt")
+    cadence.pending_best = None
