@@ -243,6 +243,9 @@ class TrainSpec(StrictModel):
     seed: Seed = 0
     deterministic: bool = Field(False, description="torch.use_deterministic_algorithms (bit-exact reruns on one machine).")
     checkpoint: CheckpointSpec = Field(default_factory=CheckpointSpec)
+    eval_every: PositiveInt = Field(
+        1, description="Validate every this many epochs, and after the last; early stopping's patience, "
+                       "reduce_on_plateau and best.pt see the validated epochs only.")
     nonfinite: Nonfinite = Field(default_factory=lambda: NonfiniteStop(type="stop"),
                                  description="NaN/Inf in a loss or gradient: stop (default) or skip the step.")
     log: LogSpec = Field(default_factory=LogSpec, description="Experiment tracking: {tensorboard: true} and/or {mlflow: true}.")

@@ -179,7 +179,8 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
                              hint="lower the learning rate, add gradient clipping, or check the data for NaN/inf")
         if "train" in program.metrics:
             row.update({f"train.{k}": v for k, v in program.metrics["train"].compute().items()})
-        row.update(evaluate_split(session, "val"))
+        if epoch % train.eval_every == 0 or epoch == train.epochs:
+            row.update(evaluate_split(session, "val"))
         row["lr"] = next(iter(session.updater.slots.values())).schedule.lr()
         if len(session.updater.slots) > 1:
             row.update({f"lr.{k}": s.schedule.lr() for k, s in session.updater.slots.items()})
