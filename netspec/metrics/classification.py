@@ -1,9 +1,11 @@
 """Classification metrics: accuracy, precision, recall, F1, AUROC and the confusion matrix.
 
-Each is torchmetrics' ``Binary*``, ``Multilabel*`` or ``Multiclass*`` class, picked by the task
+Each follows torchmetrics' ``Binary*``, ``Multilabel*`` or ``Multiclass*`` class, picked by the task
 mode: binary and multilabel read probabilities (thresholded at the task's ``threshold``),
 multiclass, segmentation and per-position tasks read logits (argmax) against class indices, the
-padding's ``ignore_index`` skipped.
+padding's ``ignore_index`` skipped. Accuracy, precision, recall, F1 and the confusion matrix are
+counted by netspec (``counts.py``: the same numbers, without importing torchmetrics into every
+run); AUROC is torchmetrics' class.
 """
 
 from __future__ import annotations
@@ -24,7 +26,14 @@ class PerClassMetric(AveragedMetric):
     #: binary and multilabel predictions are cut at the task's threshold (AUROC ranks the scores instead)
     THRESHOLDED: ClassVar[bool] = True
 
+    #: counted by netspec.metrics.counts under this name (None: torchmetrics' class)
+    COUNTED: ClassVar[Optional[str]] = None
+
     def build(self, task: MetricTask) -> Any:
+        if self.COUNTED is not None:
+            from .counts import counted
+
+            return counted(self.COUNTED, task, self.resolved_average)
         from torchmetrics import classification
 
         binary, multilabel, multiclass = self.CLASSES
@@ -50,6 +59,7 @@ class Accuracy(PerClassMetric):
     HIGHER_IS_BETTER = True
     EXAMPLE = "{type: accuracy, average: macro}"
     CLASSES = ("BinaryAccuracy", "MultilabelAccuracy", "MulticlassAccuracy")
+    COUNTED = "accuracy"
 
 
 @METRICS.register
@@ -61,6 +71,7 @@ class Precision(PerClassMetric):
     HIGHER_IS_BETTER = True
     EXAMPLE = "{type: precision}"
     CLASSES = ("BinaryPrecision", "MultilabelPrecision", "MulticlassPrecision")
+    COUNTED = "precision"
 
 
 @METRICS.register
@@ -72,6 +83,7 @@ class Recall(PerClassMetric):
     HIGHER_IS_BETTER = True
     EXAMPLE = "{type: recall, average: micro}"
     CLASSES = ("BinaryRecall", "MultilabelRecall", "MulticlassRecall")
+    COUNTED = "recall"
 
 
 @METRICS.register
@@ -83,6 +95,7 @@ class F1Score(PerClassMetric):
     HIGHER_IS_BETTER = True
     EXAMPLE = "{type: f1, average: macro}"
     CLASSES = ("BinaryF1Score", "MultilabelF1Score", "MulticlassF1Score")
+    COUNTED = "f1"
 
 
 @METRICS.register
@@ -107,10 +120,6 @@ class ConfusionMatrix(Metric):
     EXAMPLE = "{type: confusion_matrix}"
 
     def build(self, task: MetricTask) -> Any:
-        from torchmetrics import classification as C
+        from .counts import counted
 
-        if task.mode == "binary":
-            return C.BinaryConfusionMatrix(threshold=task.threshold, **FAST)
-        if task.mode == "multilabel":
-            return C.MultilabelConfusionMatrix(num_labels=task.classes, threshold=task.threshold, **FAST)
-        return C.MulticlassConfusionMatrix(num_classes=task.classes, **task.ignore(), **FAST)
+        return counted("confusion_matrix", task, "micro")
