@@ -49,13 +49,25 @@ def assert_real_png(path: Path, min_size: tuple[int, int] = (200, 150)) -> None:
     assert len(colours) > 20, f"{path} has only {len(colours)} colours"
 
 
+def assert_real_svg(path: Path) -> None:
+    """An SVG chart that parses and draws something: a line per series or the matrix's cells."""
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg") and float(root.get("width")) >= 200 and float(root.get("height")) >= 150, path
+    drawn = [e for e in root.iter() if e.tag.endswith(("polyline", "circle", "rect")) and e.get("class") in ("series", "cell")
+             or e.tag.endswith("circle")]
+    assert drawn, f"{path} draws no data"
+
+
 def test_train_writes_plots_and_report(run_dir):
-    plots = {p.name for p in (run_dir / "plots").glob("*.png")}
-    assert plots == {"loss.png", "accuracy.png", "f1_macro.png", "lr.png", "confusion_matrix.png"}
-    for p in (run_dir / "plots").glob("*.png"):
-        assert_real_png(p)
+    plots = {p.name for p in (run_dir / "plots").glob("*.svg")}
+    assert plots == {"loss.svg", "accuracy.svg", "f1_macro.svg", "lr.svg", "confusion_matrix.svg"}
+    assert not list((run_dir / "plots").glob("*.png"))
+    for p in (run_dir / "plots").glob("*.svg"):
+        assert_real_svg(p)
     html = (run_dir / "report.html").read_text(encoding="utf-8")
-    assert html.count('src="data:image/png;base64,') == 5
+    assert html.count('src="data:image/svg+xml;base64,') == 5
     assert not re.search(r'(src|href)="(?!data:)', html), "report.html must not reference external files"
     rows = [json.loads(line) for line in (run_dir / "metrics.jsonl").read_text().splitlines()]
     assert f"{rows[-1]['val.accuracy']:.6g}" in html  # the final metrics
@@ -116,8 +128,8 @@ def test_netspec_report_rebuilds_from_the_run_directory(run_dir, tmp_path):
     proc = run_cli("report", str(copy))
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(copy / "report.html")
-    assert {p.name for p in (copy / "plots").glob("*.png")} == {p.name for p in (run_dir / "plots").glob("*.png")}
-    assert (copy / "report.html").read_text().count("data:image/png;base64,") == 5
+    assert {p.name for p in (copy / "plots").glob("*.svg")} == {p.name for p in (run_dir / "plots").glob("*.svg")}
+    assert (copy / "report.html").read_text().count("data:image/svg+xml;base64,") == 5
 
 
 def test_report_of_a_run_without_run_info_uses_the_rows(tmp_path):
@@ -130,7 +142,7 @@ def test_report_of_a_run_without_run_info_uses_the_rows(tmp_path):
     run = read_run(tmp_path)
     assert run.metric_names() == ["loss", "r2"]
     assert run.result()["epochs"] == 3 and run.result()["train_time_s"] == pytest.approx(1.5)
-    assert {p.name for p in (tmp_path / "plots").glob("*.png")} == {"loss.png", "r2.png", "lr.png"}
+    assert {p.name for p in (tmp_path / "plots").glob("*.svg")} == {"loss.svg", "r2.svg", "lr.svg"}
     assert "val.r2" in path.read_text()
 
 

@@ -66,7 +66,7 @@ def test_mlflow_run_in_a_sqlite_store(tracked):
     assert {"spec.yaml", "metrics.jsonl", "report.html", "run_info.json", "plots", "model"} <= top
     assert not any(p.endswith(".pt") for p in top)
     plots = {Path(a.path).name for a in client.list_artifacts(run.info.run_id, "plots")}
-    assert "loss.png" in plots and "confusion_matrix.png" in plots
+    assert "loss.svg" in plots and "confusion_matrix.svg" in plots
 
 
 def test_mlflow_model_loads_and_matches_the_checkpoint(tracked):

@@ -1,7 +1,7 @@
-"""What a run leaves for people to look at: PNG plots and a self-contained report.html.
+"""What a run leaves for people to look at: SVG plots and a self-contained report.html.
 
 * ``runlog``   reads a run directory (metrics.jsonl, spec.yaml, run_info.json, confusion_matrix.json)
-* ``plots``    PNG plots with matplotlib's Agg canvas (no display, no pyplot state)
+* ``plots``    the run's charts as SVG (``svg``; ``figures``: matplotlib for compare)
 * ``html``     report.html: spec, summary table, plots embedded as base64, metrics, timing, environment
 * ``compare``  several runs on shared axes
 * ``outputs``  the hook ``train_spec`` calls around ``fit``: trackers, then the artefacts
@@ -16,7 +16,7 @@ __all__ = ["RunLog", "read_run", "write_report"]
 
 
 def write_report(run_dir):
-    """Rebuild ``plots/*.png`` and ``report.html`` of a run directory; returns the report's path."""
+    """Rebuild ``plots/*.svg`` and ``report.html`` of a run directory; returns the report's path."""
     from .html import write_html
     from .plots import write_plots
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .html import CSS, esc, img, table
-from .plots import figure, integer_epochs, safe, save
+from .figures import figure, integer_epochs, save
+from .plots import safe
 from .runlog import RunLog, read_run
 
 SPLIT_LINES = {"train": "-", "val": "--", "test": ":"}

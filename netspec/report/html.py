@@ -1,4 +1,4 @@
-"""report.html: one self-contained page (no server, no external files, plots as base64 PNGs).
+"""report.html: one self-contained page (no server, no external files, plots as base64 data URIs).
 
 Sections: final metrics, timing, plots, the model summary table, the resolved spec, environment.
 """
@@ -43,9 +43,12 @@ def table(header: Iterable[str], rows: Iterable[Iterable[Any]], numeric: Iterabl
 
 
 def img(path: Path) -> str:
+    """A plot file (.svg or .png) embedded as a data URI: the page references no other file."""
     data = base64.b64encode(path.read_bytes()).decode("ascii")
     title = path.stem.replace("_", " ")
-    return f'<figure><img alt="{esc(title)}" src="data:image/png;base64,{data}"><figcaption class=muted>{esc(title)}</figcaption></figure>'
+    kind = "svg+xml" if path.suffix == ".svg" else "png"
+    return (f'<figure><img alt="{esc(title)}" src="data:image/{kind};base64,{data}"><figcaption class=muted>'
+            f'{esc(title)}</figcaption></figure>')
 
 
 def metrics_section(run: RunLog) -> str:

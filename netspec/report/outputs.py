@@ -64,7 +64,7 @@ class RunOutputs:
 
 
 def write_artifacts(session, result, run_dir: Path, started: float) -> Path:
-    """confusion_matrix.json (classification), run_info.json, plots/*.png and report.html."""
+    """confusion_matrix.json (classification), run_info.json, plots/*.svg and report.html."""
     from . import write_report
     from .record import confusion, run_info
 
