@@ -19,6 +19,8 @@ import copy
 import time
 from typing import Any, Optional
 
+import torch
+
 #: under ``auto``, the time between writes is at least this many times what the last write took
 SHARE = 20
 
@@ -39,11 +41,29 @@ class Cadence:
             return time.perf_counter() - self.last_write_end >= SHARE * self.write_s
         return epoch % int(self.every) == 0
 
-    def keep_best(self, ckpt: dict[str, Any]) -> None:
-        """The improved epoch's checkpoint, copied (its tensors change with the next step)."""
-        self.pending_best = copy.deepcopy(ckpt)
+    def keep_best(self, ckpt: dict[str, Any], models: Optional[dict[str, Any]] = None) -> None:
+        """The improved epoch's checkpoint, copied (its tensors change with the next step); ``models``:
+        a copy of its model states already made (the loop's best weights), used as is."""
+        rest = {k: v for k, v in ckpt.items() if k != "models"}
+        self.pending_best = {**snapshot(rest), "models": models if models is not None else snapshot(ckpt["models"])}
 
     def timed(self, started: float) -> None:
         """Record a write that began at ``started`` (perf_counter) and ended now."""
         self.last_write_end = time.perf_counter()
         self.write_s = self.last_write_end - started
+
+
+def snapshot(value: Any) -> Any:
+    """``value`` with every tensor cloned and its dicts and lists copied (copy.deepcopy, without its
+    memo and per-object dispatch: this runs at every improving epoch)."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().clone()
+    if isinstance(value, dict):
+        return {k: snapshot(v) for k, v in value.items()}
+    if isinstance(value, tuple) and hasattr(value, "_fields"):  # a namedtuple
+        return type(value)(*(snapshot(v) for v in value))
+    if isinstance(value, (list, tuple)):
+        return type(value)(snapshot(v) for v in value)
+    if isinstance(value, (str, bytes, int, float, bool, type(None))):
+        return value
+    return copy.deepcopy(value)  # anything else a state dict holds: copied the slow, general way

@@ -16,7 +16,6 @@ as sample grids) and ``state_dict``/``load_state_dict`` (its own counters, saved
 
 from __future__ import annotations
 
-import copy
 import json
 import time
 from dataclasses import dataclass, field
@@ -28,7 +27,7 @@ import torch
 from ..checkpoint import load_checkpoint, new_checkpoint, save_checkpoint
 from ..errors import TrainError
 from ..programs.plan import monitor_mode
-from .cadence import Cadence
+from .cadence import Cadence, snapshot
 from .guard import counted, diagnosed
 from .runtime import rng_state
 from .session import load_model
@@ -193,10 +192,11 @@ def fit(session, run_dir: Optional[Path] = None, reporter: Any = None, spec_text
         history.append(row)
         program.end_epoch(epoch, run_dir if _main(session) else None)
         if improved and es is not None and es.restore_best:
-            best_state = {k: copy.deepcopy(m.state_dict()) for k, m in session.models.items()}
+            best_state = snapshot({k: m.state_dict() for k, m in session.models.items()})
         stop = es is not None and tracker.bad_epochs >= es.patience
         if run_dir is not None:
-            _write(session, run_dir, spec_text, row, improved, epoch == train.epochs or stop, cadence)
+            _write(session, run_dir, spec_text, row, improved, epoch == train.epochs or stop, cadence,
+                   best_state if improved else None)
         if reporter is not None:
             reporter.epoch(row)
         if stop:
@@ -248,7 +248,8 @@ def _save(session, ckpt: dict, path: Path) -> None:
         save_checkpoint(ckpt, path)
 
 
-def _write(session, run_dir: Path, spec_text: str, row: dict, improved: bool, last_epoch: bool, cadence: Cadence) -> None:
+def _write(session, run_dir: Path, spec_text: str, row: dict, improved: bool, last_epoch: bool, cadence: Cadence,
+           best_models: Optional[dict] = None) -> None:
     if _main(session):
         with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
@@ -258,7 +259,7 @@ def _write(session, run_dir: Path, spec_text: str, row: dict, improved: bool, la
         if due:
             cadence.pending_best = ckpt
         else:
-            cadence.keep_best(ckpt)
+            cadence.keep_best(ckpt, best_models)
     if not due:
         return
     started = time.perf_counter()
