@@ -228,3 +228,29 @@ def test_long_fuzz_campaign(tmp_path_factory, case, fmt):
 @given(case=overrides())
 def test_long_fuzz_campaign_set_overrides(case):
     _validate_overrides(case)
+
+
+STRUCTURAL = settings(max_examples=int(os.environ.get("NETSPEC_FUZZ_STRUCTURAL_CASES", "600")), derandomize=False,
+                      **COMMON)
+
+
+@pytest.mark.fuzz
+@STRUCTURAL
+@given(data=st.data(), fmt=FORMATS)
+def test_long_structural_campaign(tmp_path_factory, data, fmt):
+    """The issue-21 mutation classes at random sizes: merge bombs, merges referring back to their
+    mapping, blocks nested deep, extends chains (long, circular, through symlinks and symlink loops)."""
+    kind = data.draw(st.sampled_from(["merge_bomb", "self_merge", "nested_blocks", "extends_chain"]), label="kind")
+    root = tmp_path_factory.mktemp("structural")
+    event(kind)
+    if kind == "extends_chain":
+        path = extends_chain(root, data.draw(st.integers(1, 300)), data.draw(st.booleans()), data.draw(st.booleans()),
+                             data.draw(st.booleans()))
+    else:
+        text = {"merge_bomb": lambda: merge_bomb(data.draw(st.integers(2, 12)), data.draw(st.integers(1, 9))),
+                "self_merge": lambda: self_merge(data.draw(st.integers(0, 8))),
+                "nested_blocks": lambda: nested_blocks(data.draw(st.integers(1, 500)))}[kind]()
+        path = write_case(root / f"{kind}.yaml", text)
+    code, out, err, seconds = run_cli_in_process(["validate", "--format", fmt, str(path)])
+    event(f"exit {code}")
+    check_outcome(path, fmt, code, out, err, seconds, limit_s=10)
