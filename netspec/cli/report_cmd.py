@@ -32,7 +32,7 @@ def run_errors(command: str) -> Iterator[None]:
 def report(
     run_dir: Annotated[Path, typer.Argument(help="A run directory written by `netspec train`.", show_default=False)],
 ) -> None:
-    """Rebuild RUN_DIR/plots/*.png and RUN_DIR/report.html from the run's files; prints the report's path."""
+    """Rebuild RUN_DIR/plots/*.svg and RUN_DIR/report.html from the run's files; prints the report's path."""
     from ..report import write_report
 
     with run_errors("report"):
