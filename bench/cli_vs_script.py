@@ -13,6 +13,9 @@ fresh processes with OMP_NUM_THREADS=1, interleaved in ABBA rounds. Measured per
 - train: the time inside training (netspec's summary.json train_time_s; the script's own figure,
   timed over the same span: first epoch start to last epoch end).
 
+One untimed warm-up run of each side first; PYTHONDONTWRITEBYTECODE is removed from the children's
+environment (a user's Python writes __pycache__; with it set, every run compiles netspec's sources).
+
 Printed: medians per side, the ratio of medians, and the median of the per-round ratios.
 
     python bench/cli_vs_script.py [--rounds 5] [--cases digits_mlp digits_cnn] [--epochs 30] [--json FILE]
@@ -45,6 +48,7 @@ def command(side: str, case: str, out: Path, epochs: int) -> list[str]:
 def run(side: str, case: str, epochs: int) -> dict[str, float]:
     """One process: wall time, time to its first stderr line and to its first epoch line, training time."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1"}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)  # a user's Python caches bytecode; without it every run compiles netspec
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "run"
         marks: dict[str, float] = {}
@@ -82,6 +86,8 @@ def median(rows: list[dict], key: str) -> float:
 
 def bench(case: str, rounds: int, epochs: int) -> dict:
     runs: dict[str, list[dict]] = {"netspec": [], "script": []}
+    for side in runs:  # warm-up, not counted: the disk cache and the bytecode cache (__pycache__)
+        run(side, case, 1)
     for r in range(rounds):
         order = ("netspec", "script") if r % 2 == 0 else ("script", "netspec")
         for side in order:

@@ -25,7 +25,8 @@ MIX = ["mlp", "lenet5", "resnet_mini", "resnet18", "gpt_mini", "lstm_classifier"
 
 def timed(args: list[str]) -> float:
     start = time.perf_counter()
-    proc = subprocess.run([sys.executable, "-m", "netspec", *args], cwd=ROOT, capture_output=True, text=True)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}  # as a user's Python: __pycache__
+    proc = subprocess.run([sys.executable, "-m", "netspec", *args], cwd=ROOT, capture_output=True, text=True, env=env)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"netspec {' '.join(args)} failed:\n{proc.stdout}{proc.stderr}")
