@@ -1,4 +1,4 @@
-"""netspec's counted classification metrics (netspec/metrics/counts.py) against torchmetrics: every
+"""netspec's counted classification metrics (netspec/nn/metric_counts.py) against torchmetrics: every
 mode, metric, average and ignore_index, over several updates, including a class that never occurs."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import torch
 from torchmetrics import classification as C
 
 from netspec.metrics import MetricTask
-from netspec.metrics.counts import counted
+from netspec.nn.metric_counts import counted
 
 NAMES = {"accuracy": "Accuracy", "precision": "Precision", "recall": "Recall", "f1": "F1Score"}
 

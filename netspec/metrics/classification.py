@@ -4,7 +4,7 @@ Each follows torchmetrics' ``Binary*``, ``Multilabel*`` or ``Multiclass*`` class
 mode: binary and multilabel read probabilities (thresholded at the task's ``threshold``),
 multiclass, segmentation and per-position tasks read logits (argmax) against class indices, the
 padding's ``ignore_index`` skipped. Accuracy, precision, recall, F1 and the confusion matrix are
-counted by netspec (``counts.py``: the same numbers, without importing torchmetrics into every
+counted by netspec (``netspec.nn.metric_counts``: the same numbers, without importing torchmetrics into every
 run); AUROC is torchmetrics' class.
 """
 
@@ -26,12 +26,12 @@ class PerClassMetric(AveragedMetric):
     #: binary and multilabel predictions are cut at the task's threshold (AUROC ranks the scores instead)
     THRESHOLDED: ClassVar[bool] = True
 
-    #: counted by netspec.metrics.counts under this name (None: torchmetrics' class)
+    #: counted by netspec.nn.metric_counts under this name (None: torchmetrics' class)
     COUNTED: ClassVar[Optional[str]] = None
 
     def build(self, task: MetricTask) -> Any:
         if self.COUNTED is not None:
-            from .counts import counted
+            from ..nn.metric_counts import counted
 
             return counted(self.COUNTED, task, self.resolved_average)
         from torchmetrics import classification
@@ -120,6 +120,6 @@ class ConfusionMatrix(Metric):
     EXAMPLE = "{type: confusion_matrix}"
 
     def build(self, task: MetricTask) -> Any:
-        from .counts import counted
+        from ..nn.metric_counts import counted
 
         return counted("confusion_matrix", task, "micro")
