@@ -1,3 +1,4 @@
 from netspec.cli.app import main
+from netspec.cli.process_exit import run
 
-main()
+run(main)

@@ -81,6 +81,13 @@ app.command("compare")(report_cmd.compare)
 app.add_typer(data_cmd.data_app, name="data")
 
 
+def console() -> None:
+    """The `netspec` console script: ``main`` in a process that ends without interpreter teardown."""
+    from .process_exit import run
+
+    run(main)
+
+
 def main(argv: Optional[list[str]] = None) -> None:
     """Entry point: user errors become diagnostics (exit 1), bugs a one-line report (exit 3)."""
     try:
