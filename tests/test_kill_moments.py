@@ -212,7 +212,7 @@ def test_a_signal_writes_the_best_epoch_kept_in_memory(reference, tmp_path, monk
 
 def test_auto_writes_fewer_checkpoints_than_epochs_on_a_fast_run(reference, tmp_path, monkeypatch):
     """auto: after the first and the last epoch always, in between only once the time since the last
-    write is 20 times what it took; a write made slow (0.2 s) on epochs of milliseconds leaves the middle out."""
+    write is 50 times what it took; a write made slow (0.2 s) on epochs of milliseconds leaves the middle out."""
     import time
 
     spec = _sparse(reference, tmp_path, "auto")

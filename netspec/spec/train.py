@@ -179,7 +179,7 @@ class Pretrained(StrictModel):
 class CheckpointSpec(StrictModel):
     every: Union[PositiveInt, Literal["auto"]] = Field(
         "auto", description="Write last.pt every this many epochs, or auto: after the first epoch, then whenever the "
-                            "time since the last write is at least 20 times what it took (writing costs at most ~5 % "
+                            "time since the last write is at least 50 times what it took (writing costs at most ~2 % "
                             "of training; every epoch in a distributed run), and always at the end.")
     best: bool = Field(True, description="Keep best.pt for the monitored metric (written with last.pt, just before it).")
 

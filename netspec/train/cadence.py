@@ -22,7 +22,7 @@ from typing import Any, Optional
 import torch
 
 #: under ``auto``, the time between writes is at least this many times what the last write took
-SHARE = 20
+SHARE = 50
 
 
 class Cadence:
