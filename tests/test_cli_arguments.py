@@ -31,6 +31,7 @@ from hypothesis import strategies as st
 
 from fuzz_specs import COMMAND_FUZZ, TINY_DIGITS, count_outcome, run_bounded, run_cli_in_process
 from netspec.cli.app import app
+from test_cli_generate import CORPUS, TINY_LM  # the language model generate's own tests train
 
 SPEC = TINY_DIGITS + """\
 tune:
@@ -44,24 +45,6 @@ COMMON = COMMAND_FUZZ
 
 VAE = Path(__file__).resolve().parents[1] / "examples" / "digits_vae.yaml"
 
-TINY_LM = """netspec: 1
-name: tiny-lm
-inputs:
-  tokens: {shape: [seq], dtype: int64}
-model:
-  layers:
-    - {name: embed, embedding: {num_embeddings: 24, embedding_dim: 16}}
-    - {name: rnn, gru: {hidden_size: 32, returns: sequence}}
-    - {name: logits, linear: {out_features: 24}}
-data:
-  source: {type: text, path: corpus.txt, tokenize: char, seq_len: 24}
-  split: {val: 0.2, seed: 0}
-train:
-  program: {type: language_model, generate: {strategy: sample, temperature: 0.5, max_tokens: 30}}
-  epochs: 1
-  batch_size: 16
-  optimizer: {type: adam, lr: 0.01}
-"""
 
 
 class World:
@@ -93,7 +76,7 @@ class World:
                 Image.new("RGB", (8, 8), (40 * i, 80, 120)).save(self.images / label / f"{i}.png")
         self._n = count()
         # generate and sample need a generative checkpoint: a char-level LM and the digits VAE, 1 epoch each
-        (root / "corpus.txt").write_text("the cat sat on the mat. the dog sat on the log. " * 40, encoding="utf-8")
+        (root / "corpus.txt").write_text(CORPUS, encoding="utf-8")
         self.lm_spec = root / "lm.yaml"
         self.lm_spec.write_text(TINY_LM, encoding="utf-8")
         self.lm_run = root / "lm-run"

@@ -15,11 +15,9 @@ Prints {"train_time_s": ..., "val.accuracy": ...} on stdout, timed as netspec's 
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import sys
-import time
 from pathlib import Path
 
 import torch
@@ -29,7 +27,7 @@ from sklearn.model_selection import train_test_split
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).parent))
-from digits_mlp import f1_macro  # noqa: E402
+from digits_mlp import fit  # noqa: E402
 
 
 def affine(x: torch.Tensor, generator: torch.Generator, degrees: float = 8.0, shift: float = 0.05) -> torch.Tensor:
@@ -65,41 +63,9 @@ def main() -> None:
                                   lr=2e-3)
     batch, epochs = 32, args.epochs
     schedule = torch.optim.lr_scheduler.OneCycleLR(optimizer, max_lr=2e-3, total_steps=math.ceil(len(x_train) / batch) * epochs)
-    generator = torch.Generator().manual_seed(0)
-    best, best_epoch, best_state, bad = -1.0, 0, None, 0
-    t0 = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(x_train), generator=generator)
-        loss_sum = torch.zeros(())
-        for i in range(0, len(order), batch):
-            index = order[i:i + batch]
-            loss = F.cross_entropy(model(affine(x_train[index], generator)), y_train[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            loss_sum += loss.detach() * len(index)
-        model.eval()
-        with torch.no_grad():
-            logits = model(x_val)
-            val_loss = F.cross_entropy(logits, y_val).item()
-            pred = logits.argmax(1)
-            accuracy = (pred == y_val).float().mean().item()
-            f1 = f1_macro(pred, y_val, 10).item()
-        print(f"epoch {epoch}/{epochs}  train.loss {loss_sum.item() / len(x_train):.4g}  val.loss {val_loss:.4g}  "
-              f"val.accuracy {accuracy:.4g}  val.f1_macro {f1:.4g}", file=sys.stderr, flush=True)
-        if accuracy > best:
-            best, best_epoch, best_state, bad = accuracy, epoch, copy.deepcopy(model.state_dict()), 0
-        else:
-            bad += 1
-            if bad >= 30:
-                break
-    train_time = time.perf_counter() - t0
-    model.load_state_dict(best_state)
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "epoch": best_epoch}, args.out / "model.pt")
-    print(json.dumps({"train_time_s": train_time, "val.accuracy": best, "best_epoch": best_epoch}))
+    result = fit(model, optimizer, schedule, (x_train, y_train, x_val, y_val), epochs, patience=30, out=args.out,
+                 transform=affine)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":

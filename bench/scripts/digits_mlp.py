@@ -37,6 +37,50 @@ def f1_macro(pred: torch.Tensor, target: torch.Tensor, k: int) -> torch.Tensor:
     return (2 * precision * recall / (precision + recall).clamp(min=1e-12)).mean()
 
 
+def fit(model: nn.Module, optimizer, schedule, data: tuple, epochs: int, patience: int, out: Path,
+        transform=None) -> dict:
+    """The training loop both scripts share: shuffled batches of 32, a schedule step per batch, the
+    validation line after every epoch, the best weights by val accuracy kept and saved at the end."""
+    x_train, y_train, x_val, y_val = data
+    batch = 32
+    generator = torch.Generator().manual_seed(0)
+    best, best_epoch, best_state, bad = -1.0, 0, None, 0
+    t0 = time.perf_counter()
+    for epoch in range(1, epochs + 1):
+        model.train()
+        order = torch.randperm(len(x_train), generator=generator)
+        loss_sum = torch.zeros(())
+        for i in range(0, len(order), batch):
+            index = order[i:i + batch]
+            x = x_train[index] if transform is None else transform(x_train[index], generator)
+            loss = F.cross_entropy(model(x), y_train[index])
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            schedule.step()
+            loss_sum += loss.detach() * len(index)
+        model.eval()
+        with torch.no_grad():
+            logits = model(x_val)
+            val_loss = F.cross_entropy(logits, y_val).item()
+            pred = logits.argmax(1)
+            accuracy = (pred == y_val).float().mean().item()
+            f1 = f1_macro(pred, y_val, 10).item()
+        print(f"epoch {epoch}/{epochs}  train.loss {loss_sum.item() / len(x_train):.4g}  val.loss {val_loss:.4g}  "
+              f"val.accuracy {accuracy:.4g}  val.f1_macro {f1:.4g}", file=sys.stderr, flush=True)
+        if accuracy > best:
+            best, best_epoch, best_state, bad = accuracy, epoch, copy.deepcopy(model.state_dict()), 0
+        else:
+            bad += 1
+            if bad >= patience:
+                break
+    train_time = time.perf_counter() - t0
+    model.load_state_dict(best_state)
+    out.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": model.state_dict(), "epoch": best_epoch}, out / "model.pt")
+    return {"train_time_s": train_time, "val.accuracy": best, "best_epoch": best_epoch}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path, required=True)
@@ -64,41 +108,8 @@ def main() -> None:
         return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(total - warmup, 1)))
 
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
-    generator = torch.Generator().manual_seed(0)
-    best, best_epoch, best_state, bad = -1.0, 0, None, 0
-    t0 = time.perf_counter()
-    for epoch in range(1, epochs + 1):
-        model.train()
-        order = torch.randperm(len(x_train), generator=generator)
-        loss_sum = torch.zeros(())
-        for i in range(0, len(order), batch):
-            index = order[i:i + batch]
-            loss = F.cross_entropy(model(x_train[index]), y_train[index])
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            loss_sum += loss.detach() * len(index)
-        model.eval()
-        with torch.no_grad():
-            logits = model(x_val)
-            val_loss = F.cross_entropy(logits, y_val).item()
-            pred = logits.argmax(1)
-            accuracy = (pred == y_val).float().mean().item()
-            f1 = f1_macro(pred, y_val, 10).item()
-        print(f"epoch {epoch}/{epochs}  train.loss {loss_sum.item() / len(x_train):.4g}  val.loss {val_loss:.4g}  "
-              f"val.accuracy {accuracy:.4g}  val.f1_macro {f1:.4g}", file=sys.stderr, flush=True)
-        if accuracy > best:
-            best, best_epoch, best_state, bad = accuracy, epoch, copy.deepcopy(model.state_dict()), 0
-        else:
-            bad += 1
-            if bad >= 20:
-                break
-    train_time = time.perf_counter() - t0
-    model.load_state_dict(best_state)
-    args.out.mkdir(parents=True, exist_ok=True)
-    torch.save({"model": model.state_dict(), "epoch": best_epoch}, args.out / "model.pt")
-    print(json.dumps({"train_time_s": train_time, "val.accuracy": best, "best_epoch": best_epoch}))
+    result = fit(model, optimizer, schedule, (x_train, y_train, x_val, y_val), epochs, patience=20, out=args.out)
+    print(json.dumps(result))
 
 
 if __name__ == "__main__":
