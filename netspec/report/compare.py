@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .html import CSS, esc, img, table
 from .figures import figure, integer_epochs, save
+from .html import CSS, esc, img, table
 from .plots import safe
 from .runlog import RunLog, read_run
 
