@@ -11,7 +11,8 @@ imported only when a spec lists one.
 
 Counts per mode: multiclass and segmentation, a K×K matrix (rows true, columns the argmax); binary,
 2×2 (predicted positive when the probability is above the threshold); multilabel, one 2×2 per label.
-Targets equal to ``ignore_index`` count for nothing.
+Targets equal to ``ignore_index`` count for nothing. In a distributed run ``compute`` sums the
+counts of every rank (an all_reduce, so every rank computes), as torchmetrics syncs its states.
 """
 
 from __future__ import annotations
@@ -58,8 +59,19 @@ class ClassCounts(torch.nn.Module):
             pred, target = pred[keep], target[keep]
         self.counts += torch.bincount(target * k + pred, minlength=k * k).reshape(k, k)
 
+    def total(self) -> torch.Tensor:
+        """The counts of every rank of a distributed run (summed: each rank counted its share of the
+        split), else this process's; every rank must call it, as torchmetrics' compute syncs."""
+        import torch.distributed as dist
+
+        if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
+            summed = self.counts.clone()
+            dist.all_reduce(summed)
+            return summed
+        return self.counts
+
     def stats(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-        c = self.counts.double()
+        c = self.total().double()
         if self.mode == "multilabel":  # [label, true, pred]
             return c[:, 1, 1], c[:, 0, 1], c[:, 1, 0], c[:, 0, 0]
         if self.mode == "binary":  # the positive class only
@@ -100,7 +112,7 @@ class ConfusionCounts(torch.nn.Module):
         self.counts.update(preds, target)
 
     def compute(self) -> torch.Tensor:
-        return self.counts.counts.clone()
+        return self.counts.total().clone()
 
     def reset(self) -> None:
         self.counts.reset()
