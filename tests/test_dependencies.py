@@ -118,7 +118,7 @@ def test_the_distribution_name_and_extras_match_the_code():
     for extra, package in EXTRAS.items():
         assert _norm(package) in extras[extra], extra
         assert _norm(package) in _names(project["optional-dependencies"]["dev"]), f"the dev extra lacks {package}"
-    assert project["scripts"] == {"netspec": "netspec.cli.app:main"}
+    assert project["scripts"] == {"netspec": "netspec.cli.app:console"}
 
 
 def test_the_version_is_the_installed_distributions():

@@ -212,7 +212,7 @@ def test_resume_is_bit_exact_at_an_epoch_end_and_mid_epoch(tmp_path):
     spec = write(tmp_path, data, 4, 1, epochs=4, zeros=False)
     straight = _train(spec, tmp_path / "a")
     with pytest.raises(Interrupt):
-        _train(spec, tmp_path / "b", reporter=StopAfter(2))
+        _train(spec, tmp_path / "b", reporter=StopAfter(2), overrides=("train.checkpoint.every=1",))  # last.pt: epoch 2
     after_epoch = _train(spec, tmp_path / "b", resume=True)
 
     class StopMidEpoch(StopAfter):
