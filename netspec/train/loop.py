@@ -254,8 +254,9 @@ def _write(session, run_dir: Path, spec_text: str, row: dict, improved: bool, la
         with open(run_dir / "metrics.jsonl", "a", encoding="utf-8") as fh:
             fh.write(json.dumps(row) + "\n")
     due = cadence.due(row["epoch"], last_epoch)
-    ckpt = _checkpoint(session, spec_text, row) if improved or due else None
-    if improved and session.train.checkpoint.best:
+    keep = improved and session.train.checkpoint.best
+    ckpt = _checkpoint(session, spec_text, row) if keep or due else None
+    if keep:
         if due:
             cadence.pending_best = ckpt
         else:
